@@ -1,0 +1,227 @@
+//! The command line: `serve` (default), `migrate`, `seed`, `token`, `schema`.
+
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use entity::{support_ticket, user};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::auth::{Access, JwtKeys};
+use crate::config::{AppConfig, DatabaseSettings, JwtSettings, ServeSettings};
+use crate::ids::{OrgId, UserId};
+use crate::startup::{AppState, Application};
+use crate::{db, graphql, seed};
+
+#[derive(Debug, Parser)]
+#[command(name = "ticket-gateway", version, about = "GraphQL gateway and v2 REST shims over support tickets")]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub jwt: JwtSettings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default): migrates, loads demo data into an empty database.
+    Serve(ServeSettings),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load deterministic synthetic data.
+    Seed(SeedArgs),
+    /// Mint a token for local use; prints the token alone.
+    Token(TokenArgs),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many tickets to generate.
+    #[arg(long, default_value_t = 1000)]
+    pub tickets: usize,
+    /// Random seed: the same seed gives the same rows.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "access", required = true, multiple = false)]
+pub struct TokenArgs {
+    /// A token for this user's tickets.
+    #[arg(long, group = "access")]
+    pub user: Option<String>,
+    /// A token for the tickets of this organization's users.
+    #[arg(long, group = "access")]
+    pub org: Option<String>,
+    /// A token for every ticket, including tickets with no user.
+    #[arg(long, group = "access")]
+    pub all_areas: bool,
+    /// OAuth scopes, space-separated.
+    #[arg(long, default_value = "support:read support:write")]
+    pub scope: String,
+    /// Lifetime, e.g. `30m`, `1h`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+}
+
+/// Parses the process arguments and runs the command.
+pub async fn run() -> Result<(), String> {
+    let mut cli = Cli::parse();
+    let command = match cli.command.take() {
+        Some(c) => c,
+        // No subcommand: `serve`, with its settings read from the environment.
+        None => match Cli::parse_from(["ticket-gateway", "serve"]).command {
+            Some(c) => c,
+            None => return Err("cannot read the serve settings".into()),
+        },
+    };
+    match command {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Migrate => {
+            init_tracing();
+            let db = connect_migrated(&cli.database).await?;
+            db.close().await.ok();
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Seed(args) => {
+            init_tracing();
+            let db = connect_migrated(&cli.database).await?;
+            run_seed(&db, &args).await
+        }
+        Command::Token(args) => {
+            let keys = keys(&cli.jwt, &cli.database).await?;
+            let access = if let Some(u) = &args.user {
+                Access::User(UserId::parse(u).map_err(|e| format!("--user: {e}"))?)
+            } else if let Some(o) = &args.org {
+                Access::Org(OrgId::parse(o).map_err(|e| format!("--org: {e}"))?)
+            } else {
+                Access::AllAreas
+            };
+            println!("{}", keys.mint(&access, &args.scope, args.ttl)?);
+            Ok(())
+        }
+        Command::Serve(settings) => {
+            init_tracing();
+            serve(&cli, settings).await
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn connect_migrated(settings: &DatabaseSettings) -> Result<DatabaseConnection, String> {
+    let db = db::connect(&settings.database_url).await?;
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+fn uses_shared_secret(jwt: &JwtSettings) -> bool {
+    jwt.jwt_secret.is_some() || jwt.jwt_public_key_file.is_some()
+}
+
+/// The configured keys; the development secret of the database when nothing is configured.
+async fn keys(jwt: &JwtSettings, database: &DatabaseSettings) -> Result<JwtKeys, String> {
+    if uses_shared_secret(jwt) {
+        return JwtKeys::from_settings(jwt, None);
+    }
+    let db = connect_migrated(database).await?;
+    let secret = db::development_secret(&db).await?;
+    JwtKeys::from_settings(jwt, Some(&secret))
+}
+
+async fn run_seed(db: &DatabaseConnection, args: &SeedArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let step = (args.tickets / 20).max(1000);
+    let mut next_report = step;
+    let summary = seed::seed(db, args.tickets, args.seed, |done, total| {
+        if done >= next_report || done == total {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            eprintln!("seeded {done}/{total} tickets ({rate:.0} tickets/s)");
+            next_report = done + step;
+        }
+    })
+    .await?;
+    eprintln!(
+        "seeded {} organizations, {} users, {} tickets, {} messages in {:.1}s",
+        summary.organizations,
+        summary.users,
+        summary.tickets,
+        summary.messages,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Number of demo tickets loaded into an empty database.
+const DEMO_TICKETS: usize = 300;
+
+async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
+    let db = connect_migrated(&cli.database).await?;
+    let keys = if uses_shared_secret(&cli.jwt) {
+        JwtKeys::from_settings(&cli.jwt, None)?
+    } else {
+        let secret = db::development_secret(&db).await?;
+        JwtKeys::from_settings(&cli.jwt, Some(&secret))?
+    };
+    if keys.is_development() {
+        tracing::warn!(
+            "DEVELOPMENT MODE: no JWT_SECRET or JWT_PUBLIC_KEY_FILE is set; tokens are signed with a development \
+             secret stored in the database. Do not run like this in production."
+        );
+    }
+    let empty = support_ticket::Entity::find().count(&db).await.map_err(|e| format!("reading the database failed: {e}"))? == 0;
+    if empty && settings.demo_data {
+        tracing::info!("empty database: loading {DEMO_TICKETS} demo tickets");
+        seed::seed(&db, DEMO_TICKETS, 42, |_, _| {}).await?;
+    }
+    let base = settings.public_base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind_addr));
+    let config = AppConfig::new(&base, settings.graphql.clone())?;
+    let app = Application::bind(AppState::new(db.clone(), keys.clone(), config), settings.bind_addr).await?;
+    let addr = app.local_addr()?;
+    tracing::info!("listening on http://{addr}");
+    tracing::info!("GraphiQL: http://{addr}/graphql   REST: {base}/v2/support_tickets");
+    if keys.is_development() {
+        log_demo_tokens(&db, &keys).await;
+    }
+    app.run_until_stopped().await
+}
+
+/// One ready-to-use token per kind of access, for people trying the gateway out.
+async fn log_demo_tokens(db: &DatabaseConnection, keys: &JwtKeys) {
+    let scope = "support:read support:write";
+    let ttl = Duration::from_secs(24 * 3600);
+    let first_user = user::Entity::find()
+        .filter(user::Column::OrganizationId.is_not_null())
+        .inner_join(support_ticket::Entity)
+        .order_by_asc(user::Column::Id)
+        .one(db)
+        .await
+        .ok()
+        .flatten();
+    let mut accesses = vec![("access_all_areas", Access::AllAreas)];
+    if let Some(u) = first_user {
+        if let Some(org) = u.organization_id.as_deref().and_then(|o| OrgId::parse(o).ok()) {
+            accesses.insert(0, ("organization", Access::Org(org)));
+        }
+        if let Ok(id) = UserId::parse(&u.id) {
+            accesses.insert(0, ("user", Access::User(id)));
+        }
+    }
+    for (kind, access) in accesses {
+        match keys.mint(&access, scope, ttl) {
+            Ok(token) => tracing::info!("demo token ({kind}, valid 24h): {token}"),
+            Err(e) => tracing::warn!("cannot mint a demo token: {e}"),
+        }
+    }
+}

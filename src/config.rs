@@ -1,0 +1,115 @@
+//! Configuration from the environment (and the equivalent command-line flags).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://ticket-gateway.db?mode=rwc", global = true)]
+    pub database_url: String,
+}
+
+/// How tokens are verified (and, with a shared secret, minted).
+#[derive(Debug, Clone, Default, Args)]
+pub struct JwtSettings {
+    /// HS256 shared secret. Without it and without a public key, a development secret
+    /// kept in the database is used and a warning is logged.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key for RS256, ES256 or EdDSA tokens.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Pins the algorithm for a public key (RS256, ES256, EdDSA); inferred from the key when unset.
+    #[arg(long, env = "JWT_ALGORITHM", global = true)]
+    pub jwt_algorithm: Option<String>,
+    /// When set, tokens must carry this `iss`.
+    #[arg(long, env = "JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// When set, tokens must carry this `aud`.
+    #[arg(long, env = "JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+}
+
+/// Limits and switches of the GraphQL endpoint.
+#[derive(Debug, Clone, Args)]
+pub struct GraphqlSettings {
+    /// Deepest selection nesting accepted.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12)]
+    pub graphql_max_depth: usize,
+    /// Highest query complexity accepted (list fields count once per requested item).
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
+    pub graphql_max_complexity: usize,
+    /// Most aliases in one operation.
+    #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value_t = 30)]
+    pub graphql_max_aliases: usize,
+    /// Most directives on one field.
+    #[arg(long, env = "GRAPHQL_MAX_DIRECTIVES", default_value_t = 5)]
+    pub graphql_max_directives: usize,
+    /// Most operations in one batched request.
+    #[arg(long, env = "GRAPHQL_MAX_BATCH", default_value_t = 10)]
+    pub graphql_max_batch: usize,
+    /// Largest request body in bytes (GraphQL and REST).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Serve schema introspection.
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphql_introspection: bool,
+    /// Serve the GraphiQL playground on `GET /graphql`.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+}
+
+impl Default for GraphqlSettings {
+    fn default() -> Self {
+        Self {
+            graphql_max_depth: 12,
+            graphql_max_complexity: 5000,
+            graphql_max_aliases: 30,
+            graphql_max_directives: 5,
+            graphql_max_batch: 10,
+            max_body_bytes: 64 * 1024,
+            graphql_introspection: true,
+            graphiql: true,
+        }
+    }
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeSettings {
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: SocketAddr,
+    /// Base of the absolute `url` fields in REST bodies; defaults to `http://BIND_ADDR`.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    /// Fill an empty database with demo data at start.
+    #[arg(long, env = "DEMO_DATA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo_data: bool,
+    #[command(flatten)]
+    pub graphql: GraphqlSettings,
+}
+
+/// What the application needs at run time, whatever door it is built for.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Absolute base for REST `url` fields, without a trailing slash (e.g. `http://127.0.0.1:8080`).
+    pub public_base_url: String,
+    pub graphql: GraphqlSettings,
+}
+
+impl AppConfig {
+    /// Validates and normalizes a public base URL.
+    pub fn new(public_base_url: &str, graphql: GraphqlSettings) -> Result<Self, String> {
+        let parsed = url::Url::parse(public_base_url)
+            .map_err(|e| format!("PUBLIC_BASE_URL `{public_base_url}` is not a valid URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!("PUBLIC_BASE_URL `{public_base_url}` must be an http or https URL"));
+        }
+        Ok(Self { public_base_url: public_base_url.trim_end_matches('/').to_owned(), graphql })
+    }
+}

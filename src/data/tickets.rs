@@ -1,0 +1,274 @@
+//! Tickets: lookups, keyset pages, counts and the categorization write, all in scope.
+
+use base64::Engine as _;
+use chrono::{DateTime, TimeZone, Utc};
+use entity::support_ticket::{self, Categorization, Column, Entity as Ticket, Model};
+use entity::{categorization_change, Category, Subcategory};
+use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use super::Scope;
+use crate::error::{AppError, AppResult};
+use crate::filter::TicketFilter;
+use crate::ids::{ChangeId, TicketId};
+
+/// Sort order of ticket lists.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketOrder {
+    /// Newest first (by `createdAt`, then id).
+    #[default]
+    CreatedAtDesc,
+    /// Oldest first (by `createdAt`, then id).
+    CreatedAtAsc,
+}
+
+/// A position in a ticket list: the sort key of one ticket. Opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn of(ticket: &Model) -> Self {
+        Self { created_at: ticket.created_at, id: ticket.id.clone() }
+    }
+
+    pub fn encode(&self) -> String {
+        let raw = format!("{}:{}", self.created_at.timestamp_micros(), self.id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(value: &str) -> Option<Self> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let (micros, id) = raw.split_once(':')?;
+        let created_at = Utc.timestamp_micros(micros.parse().ok()?).single()?;
+        TicketId::parse(id).ok()?;
+        Some(Self { created_at, id: id.to_owned() })
+    }
+}
+
+/// Which slice of the ordered list to read.
+#[derive(Debug, Clone)]
+pub struct PageSpec {
+    pub order: TicketOrder,
+    /// Items after this cursor (in list order)...
+    pub after: Option<Cursor>,
+    /// ...or items before this one.
+    pub before: Option<Cursor>,
+    /// How many; counted from the end of the range when `from_end` (Relay `last`).
+    pub limit: u64,
+    pub from_end: bool,
+}
+
+/// One page of tickets, in list order.
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    pub tickets: Vec<Model>,
+    pub has_next: bool,
+    pub has_previous: bool,
+}
+
+/// The scope and the filter, as one condition.
+pub fn visible(db: &DatabaseConnection, scope: &Scope, filter: Option<&TicketFilter>) -> AppResult<Condition> {
+    let mut condition = scope.ticket_condition();
+    if let Some(filter) = filter {
+        condition = condition.add(filter.condition(db.get_database_backend())?);
+    }
+    Ok(condition)
+}
+
+/// One ticket, if it exists and is in scope.
+pub async fn get(db: &DatabaseConnection, scope: &Scope, id: &TicketId) -> AppResult<Option<Model>> {
+    Ok(Ticket::find_by_id(id.as_str()).filter(scope.ticket_condition()).one(db).await?)
+}
+
+/// The tickets among `ids` that are in scope.
+pub async fn get_many(db: &DatabaseConnection, scope: &Scope, ids: &[String]) -> AppResult<Vec<Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Ticket::find().filter(Column::Id.is_in(ids.iter().cloned())).filter(scope.ticket_condition()).all(db).await?)
+}
+
+/// How many tickets are in scope and match the filter.
+pub async fn count(db: &DatabaseConnection, scope: &Scope, filter: Option<&TicketFilter>) -> AppResult<u64> {
+    Ok(Ticket::find().filter(visible(db, scope, filter)?).count(db).await?)
+}
+
+fn keyset(descending: bool, cursor: &Cursor) -> Condition {
+    let created = Expr::col((Ticket, Column::CreatedAt));
+    let id = Expr::col((Ticket, Column::Id));
+    if descending {
+        Condition::any()
+            .add(created.clone().lt(cursor.created_at))
+            .add(Condition::all().add(created.eq(cursor.created_at)).add(id.lt(cursor.id.clone())))
+    } else {
+        Condition::any()
+            .add(created.clone().gt(cursor.created_at))
+            .add(Condition::all().add(created.eq(cursor.created_at)).add(id.gt(cursor.id.clone())))
+    }
+}
+
+/// A keyset page of the tickets in scope matching the filter. Reads `limit + 1` rows to
+/// know whether more follow; never an OFFSET, so deep pages cost the same as the first.
+pub async fn page(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: Option<&TicketFilter>,
+    spec: &PageSpec,
+) -> AppResult<TicketPage> {
+    let list_descending = spec.order == TicketOrder::CreatedAtDesc;
+    let mut condition = visible(db, scope, filter)?;
+    if let Some(after) = &spec.after {
+        condition = condition.add(keyset(list_descending, after));
+    }
+    if let Some(before) = &spec.before {
+        condition = condition.add(keyset(!list_descending, before));
+    }
+    // Reading from the end of the range means reading in reverse list order.
+    let read_descending = list_descending != spec.from_end;
+    let order = if read_descending { Order::Desc } else { Order::Asc };
+    let mut rows = Ticket::find()
+        .filter(condition)
+        .order_by(Column::CreatedAt, order.clone())
+        .order_by(Column::Id, order)
+        .limit(spec.limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > spec.limit;
+    rows.truncate(spec.limit as usize);
+    if spec.from_end {
+        rows.reverse();
+        Ok(TicketPage { tickets: rows, has_next: spec.before.is_some(), has_previous: more })
+    } else {
+        Ok(TicketPage { tickets: rows, has_next: more, has_previous: spec.after.is_some() })
+    }
+}
+
+/// A requested change of categorization: `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CategorizationUpdate {
+    pub human_verified_category: Option<Option<Category>>,
+    pub human_verified_subcategory: Option<Option<Subcategory>>,
+    pub ai_generated_category: Option<Option<Category>>,
+    pub ai_generated_subcategory: Option<Option<Subcategory>>,
+}
+
+impl CategorizationUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.human_verified_category.is_none()
+            && self.human_verified_subcategory.is_none()
+            && self.ai_generated_category.is_none()
+            && self.ai_generated_subcategory.is_none()
+    }
+
+    fn apply(&self, current: Categorization) -> Categorization {
+        Categorization {
+            human_verified_category: self.human_verified_category.unwrap_or(current.human_verified_category),
+            human_verified_subcategory: self.human_verified_subcategory.unwrap_or(current.human_verified_subcategory),
+            ai_generated_category: self.ai_generated_category.unwrap_or(current.ai_generated_category),
+            ai_generated_subcategory: self.ai_generated_subcategory.unwrap_or(current.ai_generated_subcategory),
+        }
+    }
+}
+
+/// Changes a ticket's categorization and records who changed what, in one transaction.
+///
+/// The UPDATE carries the scope and the version read, so an out-of-scope ticket is never
+/// written and of two writers that read the same version exactly one wins; the other gets
+/// CONFLICT. A change that changes nothing writes nothing and keeps the version.
+pub async fn categorize(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    id: &TicketId,
+    update: &CategorizationUpdate,
+    expected_version: Option<i64>,
+    changed_by: &str,
+) -> AppResult<Model> {
+    if update.is_empty() {
+        return Err(AppError::bad_input("The input sets no categorization field."));
+    }
+    let txn = db.begin().await?;
+    let current = Ticket::find_by_id(id.as_str()).filter(scope.ticket_condition()).one(&txn).await?.ok_or(AppError::NotFound)?;
+    if let Some(expected) = expected_version {
+        if expected != current.version {
+            return Err(AppError::Conflict(format!(
+                "The ticket has changed: it is at version {}, not {expected}.",
+                current.version
+            )));
+        }
+    }
+    let before = current.categorization();
+    let after = update.apply(before);
+    if after == before {
+        txn.commit().await?;
+        return Ok(current);
+    }
+    let version = current.version + 1;
+    let result = Ticket::update_many()
+        .col_expr(Column::HumanVerifiedCategory, Expr::value(after.human_verified_category.map(|c| c.as_str())))
+        .col_expr(Column::HumanVerifiedSubcategory, Expr::value(after.human_verified_subcategory.map(|c| c.as_str())))
+        .col_expr(Column::AiGeneratedCategory, Expr::value(after.ai_generated_category.map(|c| c.as_str())))
+        .col_expr(Column::AiGeneratedSubcategory, Expr::value(after.ai_generated_subcategory.map(|c| c.as_str())))
+        .col_expr(Column::Version, Expr::value(version))
+        .filter(Column::Id.eq(id.as_str()))
+        .filter(Column::Version.eq(current.version))
+        .filter(scope.ticket_condition())
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(AppError::Conflict("The ticket was changed by someone else at the same time; read it again.".into()));
+    }
+    let to_json = |c: &Categorization| serde_json::to_value(c).map_err(|e| AppError::Internal(e.to_string()));
+    categorization_change::ActiveModel {
+        id: Set(ChangeId::generate().into_string()),
+        ticket_id: Set(current.id.clone()),
+        changed_by: Set(changed_by.to_owned()),
+        changed_at: Set(super::now()),
+        before: Set(to_json(&before)?),
+        after: Set(to_json(&after)?),
+        version: Set(version),
+    }
+    .insert(&txn)
+    .await?;
+    let updated = Ticket::find_by_id(id.as_str()).one(&txn).await?.ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The categorization changes of the given tickets in scope, oldest first.
+pub async fn history(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    ticket_ids: &[String],
+) -> AppResult<Vec<categorization_change::Model>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(categorization_change::Entity::find()
+        .inner_join(support_ticket::Entity)
+        .filter(categorization_change::Column::TicketId.is_in(ticket_ids.iter().cloned()))
+        .filter(scope.ticket_condition())
+        .order_by_asc(categorization_change::Column::ChangedAt)
+        .order_by_asc(categorization_change::Column::Version)
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = Cursor { created_at: Utc.timestamp_micros(1_700_000_000_123_456).unwrap(), id: "tick01HN2NJ9NMRZBXT1H6FT9N7735".into() };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("not a cursor"), None);
+        assert_eq!(Cursor::decode(""), None);
+    }
+}

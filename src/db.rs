@@ -1,0 +1,94 @@
+//! Connecting to the database with settings fit for each backend, and the few settings the
+//! gateway keeps in it.
+
+use std::time::Duration;
+
+use entity::gateway_setting;
+use migration::{Migrator, MigratorTrait};
+use rand::Rng;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, EntityTrait, Set};
+
+/// The URL with any password hidden, for messages.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens a pool. Errors are one line naming `DATABASE_URL`.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
+    let shown = redacted(url);
+    let is_sqlite = url.starts_with("sqlite:");
+    let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !is_sqlite && !is_postgres {
+        return Err(format!("DATABASE_URL `{shown}` is not a sqlite: or postgres:// URL"));
+    }
+    if is_postgres {
+        url::Url::parse(url).map_err(|e| format!("DATABASE_URL `{shown}` is malformed: {e}"))?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(5)).connect_timeout(Duration::from_secs(5));
+    if is_sqlite {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if in_memory {
+            // Each connection to `:memory:` is its own database: keep exactly one, forever.
+            options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+        } else {
+            options.max_connections(8);
+        }
+        options.map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+        });
+    } else {
+        options.max_connections(16).min_connections(0);
+    }
+    Database::connect(options).await.map_err(|e| {
+        let why = match &e {
+            sea_orm::DbErr::Conn(inner) => inner.to_string(),
+            other => other.to_string(),
+        };
+        format!("DATABASE_URL `{shown}`: cannot connect: {}", why.lines().next().unwrap_or("unknown error"))
+    })
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
+    Migrator::up(db, None).await.map_err(|e| format!("migrating the database failed: {e}"))
+}
+
+const DEV_SECRET_KEY: &str = "development_jwt_secret";
+
+/// The development signing secret of this database, created on first use. `serve` and
+/// `token` read the same one, so tokens minted by `token` work against `serve`.
+pub async fn development_secret(db: &DatabaseConnection) -> Result<String, String> {
+    let fail = |e: sea_orm::DbErr| format!("reading the development secret failed: {e}");
+    if let Some(row) = gateway_setting::Entity::find_by_id(DEV_SECRET_KEY).one(db).await.map_err(fail)? {
+        return Ok(row.value);
+    }
+    let bytes: [u8; 32] = rand::rng().random();
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    gateway_setting::Entity::insert(gateway_setting::ActiveModel {
+        key: Set(DEV_SECRET_KEY.to_owned()),
+        value: Set(secret),
+    })
+    .on_conflict(OnConflict::column(gateway_setting::Column::Key).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await
+    .map_err(fail)?;
+    // Another process may have won the race: read back whatever is stored.
+    gateway_setting::Entity::find_by_id(DEV_SECRET_KEY)
+        .one(db)
+        .await
+        .map_err(fail)?
+        .map(|row| row.value)
+        .ok_or_else(|| "the development secret could not be stored".to_owned())
+}

@@ -1,0 +1,209 @@
+//! The one error type of the application, and the one place that maps it to an HTTP
+//! problem+json response and to a GraphQL error with `extensions.code`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+use async_graphql::ErrorExtensions;
+use serde::Serialize;
+
+/// One bad input field: which parameter, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error
+/// without extensions, and every error must carry its `extensions.code`.
+#[derive(Debug)]
+pub enum AppError {
+    /// No credentials, or credentials that fail validation.
+    Unauthenticated(String),
+    /// Valid credentials without the OAuth scope the operation needs.
+    Forbidden(String),
+    /// Absent, or outside the caller's scope: the two are indistinguishable on purpose.
+    NotFound,
+    /// Input the caller can fix.
+    BadInput { title: String, detail: String, field_errors: Vec<FieldError>, problem_type: Option<String> },
+    /// The resource changed since the caller read it.
+    Conflict(String),
+    /// `If-Match` no longer matches.
+    PreconditionFailed,
+    /// The database cannot be reached; retrying later may work.
+    Unavailable,
+    /// Anything else: logged with its cause, reported to the client without it.
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(detail: impl Into<String>) -> Self {
+        Self::BadInput { title: "Bad request".into(), detail: detail.into(), field_errors: Vec::new(), problem_type: None }
+    }
+
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::bad_fields(vec![FieldError::new(field, message)])
+    }
+
+    pub fn bad_fields(field_errors: Vec<FieldError>) -> Self {
+        let detail = field_errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        Self::BadInput { title: "Invalid parameters".into(), detail, field_errors, problem_type: None }
+    }
+
+    /// The message for the client: never a database or internal error text.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
+            Self::NotFound => "Resource does not exist or cannot be accessed.".into(),
+            Self::BadInput { detail, .. } => detail.clone(),
+            Self::PreconditionFailed => "The resource has changed since it was read (If-Match).".into(),
+            Self::Unavailable => "The service is temporarily unavailable; try again shortly.".into(),
+            Self::Internal(_) => "Something went wrong on our side.".into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadInput { .. } => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The GraphQL `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) | Self::PreconditionFailed => "CONFLICT",
+            Self::Unavailable => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    fn title(&self) -> String {
+        match self {
+            Self::Unauthenticated(_) => "Unauthorized".into(),
+            Self::Forbidden(_) => "Forbidden".into(),
+            Self::NotFound => "Not found".into(),
+            Self::BadInput { title, .. } => title.clone(),
+            Self::Conflict(_) => "Conflict".into(),
+            Self::PreconditionFailed => "Precondition failed".into(),
+            Self::Unavailable => "Service unavailable".into(),
+            Self::Internal(_) => "Internal server error".into(),
+        }
+    }
+
+    /// Logs what the client is not told. Called wherever the error leaves the application.
+    fn log(&self) {
+        match self {
+            Self::Internal(cause) => tracing::error!(%cause, "request failed"),
+            Self::Unavailable => tracing::warn!("database unavailable"),
+            _ => {}
+        }
+    }
+
+    /// The RFC 9457 body and status.
+    pub fn problem(&self) -> problem_details::ProblemDetails<ProblemExtensions> {
+        self.log();
+        let status = self.status();
+        let mut problem = problem_details::ProblemDetails::from_status_code(status)
+            .with_title(self.title())
+            .with_detail(self.message())
+            .with_extensions(ProblemExtensions::default());
+        if let Self::BadInput { field_errors, problem_type, .. } = self {
+            if let Some(ty) = problem_type.as_deref().and_then(|t| t.parse::<axum::http::Uri>().ok()) {
+                problem = problem.with_type(ty);
+            }
+            if !field_errors.is_empty() {
+                problem.extensions.field_errors = Some(field_errors.clone());
+            }
+        }
+        problem
+    }
+
+    /// The GraphQL error, with `extensions.code` and, for bad input, the bad fields.
+    pub fn into_graphql(self) -> async_graphql::Error {
+        self.log();
+        let code = self.code();
+        let field_errors = match &self {
+            Self::BadInput { field_errors, .. } if !field_errors.is_empty() => Some(field_errors.clone()),
+            _ => None,
+        };
+        let mut err = async_graphql::Error::new(self.message());
+        err = err.extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(fields) = &field_errors {
+                let list: Vec<async_graphql::Value> = fields
+                    .iter()
+                    .map(|f| {
+                        let mut obj = async_graphql::indexmap::IndexMap::new();
+                        obj.insert(async_graphql::Name::new("field"), async_graphql::Value::from(f.field.clone()));
+                        obj.insert(async_graphql::Name::new("message"), async_graphql::Value::from(f.message.clone()));
+                        async_graphql::Value::Object(obj)
+                    })
+                    .collect();
+                ext.set("fieldErrors", list);
+            }
+        });
+        err
+    }
+}
+
+/// Members of a problem body beyond the RFC's own.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProblemExtensions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_errors: Option<Vec<FieldError>>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let unauthenticated = matches!(self, Self::Unauthenticated(_));
+        let mut response = problem_details::JsonProblemDetails::from(self.problem()).into_response();
+        if unauthenticated {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,
+            DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+                if is_connection_error(e.as_ref()) =>
+            {
+                AppError::Unavailable
+            }
+            _ => AppError::Internal(err.to_string()),
+        }
+    }
+}
+
+fn is_connection_error(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as E;
+    matches!(err, E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_))
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.into_graphql()
+    }
+}

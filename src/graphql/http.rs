@@ -1,0 +1,209 @@
+//! `/graphql` over HTTP: JSON POSTs (single or batched), GET queries, and GraphiQL for
+//! browsers. Enforces the limits the executor does not: body size (router), batch size,
+//! aliases, and no mutations over GET.
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::Loaders;
+use crate::auth::authenticate;
+use crate::startup::AppState;
+
+/// A GraphQL-shaped error response with an HTTP status.
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut err = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    err.extensions = Some(ext);
+    let body = async_graphql::Response::from_errors(vec![err]);
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> usize {
+    if depth > 64 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, doc, depth + 1)
+            }
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node, doc, depth + 1),
+            Selection::FragmentSpread(s) => doc
+                .fragments
+                .get(&s.node.fragment_name.node)
+                .map(|f| count_aliases(&f.node.selection_set.node, doc, depth + 1))
+                .unwrap_or(0),
+        })
+        .sum()
+}
+
+/// What the executor does not check itself: aliases per operation, and (for GET) that the
+/// operation is not a mutation. Unparsable queries are left to the executor to report.
+fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Response> {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return Ok(()) };
+    let operations: Vec<_> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![op],
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.iter().filter(|(n, _)| n.as_str() == name).map(|(_, op)| op).collect(),
+            None => ops.values().collect(),
+        },
+    };
+    let max_aliases = state.config.graphql.graphql_max_aliases;
+    for op in operations {
+        if via_get && op.node.ty == OperationType::Mutation {
+            let mut response =
+                error_response(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "Mutations must be sent with POST.");
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            return Err(response);
+        }
+        let aliases = count_aliases(&op.node.selection_set.node, &doc, 0);
+        if aliases > max_aliases {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("The operation uses {aliases} aliases; at most {max_aliases} are allowed."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> Response {
+    let principal = match authenticate(&state.keys, headers) {
+        Ok(p) => p,
+        Err(e) => {
+            let status = e.status();
+            return error_response(status, e.code(), &e.message());
+        }
+    };
+    let requests = match batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(list) => list,
+    };
+    let mut prepared = Vec::with_capacity(requests.len());
+    for mut request in requests {
+        request = request.data(state.db.clone());
+        if let Some(p) = &principal {
+            request = request.data(Loaders::new(state.db.clone(), p.scope())).data(p.clone());
+        }
+        prepared.push(request);
+    }
+    let single = prepared.len() == 1;
+    let response = if single {
+        let Some(request) = prepared.pop() else {
+            return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "The batch is empty.");
+        };
+        BatchResponse::Single(state.schema.execute(request).await)
+    } else {
+        BatchResponse::Batch(futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await)
+    };
+    let unauthenticated = principal.is_none() && response_has_code(&response, "UNAUTHENTICATED");
+    let status = if unauthenticated { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let mut http = (status, axum::Json(response)).into_response();
+    if unauthenticated {
+        http.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    http
+}
+
+fn response_has_code(response: &BatchResponse, code: &str) -> bool {
+    let one = |r: &async_graphql::Response| {
+        r.errors.iter().any(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code")).map(|v| *v == async_graphql::Value::from(code)).unwrap_or(false)
+        })
+    };
+    match response {
+        BatchResponse::Single(r) => one(r),
+        BatchResponse::Batch(list) => list.iter().any(one),
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .map(|m| m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)))
+        .unwrap_or(false)
+}
+
+/// `POST /graphql` with a JSON body: one operation or a batch.
+pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_json(&headers) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "GraphQL requests must be sent as application/json.",
+        );
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "The body is not a GraphQL request: expected a JSON object with a `query`, or an array of them.",
+            )
+        }
+    };
+    let max_batch = state.config.graphql.graphql_max_batch;
+    let requests: Vec<&Request> = match &batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(list) => list.iter().collect(),
+    };
+    if requests.is_empty() || requests.len() > max_batch {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            &format!("A batch holds 1 to {max_batch} operations; this one holds {}.", requests.len()),
+        );
+    }
+    for request in requests {
+        if let Err(response) = precheck(&state, request, false) {
+            return response;
+        }
+    }
+    execute(&state, &headers, batch).await
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")).unwrap_or(false)
+}
+
+/// `GET /graphql`: a query in the query string, or GraphiQL for a browser.
+pub async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    if query.is_empty() || (wants_html(&headers) && !query.contains("query=")) {
+        if !state.config.graphql.graphiql {
+            return error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is disabled; POST queries to /graphql.");
+        }
+        let page = GraphiQLSource::build().endpoint("/graphql").title("ticket-gateway GraphiQL").finish();
+        return Html(page).into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(r) => r,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "The query string is not a GraphQL request: expected `query`, and optionally `variables` and `operationName`.",
+            )
+        }
+    };
+    if let Err(response) = precheck(&state, &request, true) {
+        return response;
+    }
+    execute(&state, &headers, BatchRequest::Single(request)).await
+}
+

@@ -1,0 +1,136 @@
+//! DataLoaders, built per request so that each one carries the caller's scope: a page of
+//! tickets with users, organizations, messages and history costs one statement per kind.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{categorization_change, organization, support_ticket_message, user};
+use sea_orm::DatabaseConnection;
+
+use crate::data::{messages, tickets, users, Scope};
+use crate::error::AppError;
+use crate::filter::MessageFilter;
+
+/// How long a loader waits to gather keys before it queries. The keys of one list are all
+/// queued within the first poll of that list's fields (microseconds), but the batch runs on
+/// another worker thread, which a busy machine may schedule first; 2 ms leaves room for that
+/// without adding noticeable latency per nesting level.
+const BATCH_DELAY: Duration = Duration::from_millis(2);
+
+/// What every loader needs: the connection and the caller's scope.
+#[derive(Clone)]
+pub struct Source {
+    pub db: DatabaseConnection,
+    pub scope: Scope,
+}
+
+fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
+    DataLoader::new(inner, tokio::spawn).delay(BATCH_DELAY)
+}
+
+/// All loaders of one request.
+pub struct Loaders {
+    pub users: DataLoader<UserLoader>,
+    pub organizations: DataLoader<OrganizationLoader>,
+    pub messages: DataLoader<MessagesLoader>,
+    pub history: DataLoader<HistoryLoader>,
+}
+
+impl Loaders {
+    pub fn new(db: DatabaseConnection, scope: Scope) -> Self {
+        let source = Source { db, scope };
+        Self {
+            users: loader(UserLoader(source.clone())),
+            organizations: loader(OrganizationLoader(source.clone())),
+            messages: loader(MessagesLoader(source.clone())),
+            history: loader(HistoryLoader(source)),
+        }
+    }
+}
+
+/// Users by id.
+pub struct UserLoader(Source);
+
+impl Loader<String> for UserLoader {
+    type Value = user::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let rows = users::get_many(&self.0.db, &self.0.scope, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|u| (u.id.clone(), u)).collect())
+    }
+}
+
+/// Organizations by id.
+pub struct OrganizationLoader(Source);
+
+impl Loader<String> for OrganizationLoader {
+    type Value = organization::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let rows = users::organizations(&self.0.db, &self.0.scope, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|o| (o.id.clone(), o)).collect())
+    }
+}
+
+/// The messages of a ticket under one filter. Keys with the same filter share a statement.
+pub struct MessagesLoader(Source);
+
+/// A ticket id and the filter its messages are read with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessagesKey {
+    pub ticket_id: String,
+    pub filter: MessageFilter,
+}
+
+impl Loader<MessagesKey> for MessagesLoader {
+    type Value = Vec<support_ticket_message::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[MessagesKey]) -> Result<HashMap<MessagesKey, Self::Value>, Self::Error> {
+        let mut by_filter: HashMap<&MessageFilter, Vec<String>> = HashMap::new();
+        for key in keys {
+            by_filter.entry(&key.filter).or_default().push(key.ticket_id.clone());
+        }
+        let mut out = HashMap::new();
+        for (filter, ids) in by_filter {
+            let mut found = messages::for_tickets(&self.0.db, &self.0.scope, &ids, filter).await.map_err(Arc::new)?;
+            for id in ids {
+                let list = found.remove(&id).unwrap_or_default();
+                out.insert(MessagesKey { ticket_id: id, filter: filter.clone() }, list);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The categorization changes of a ticket, oldest first.
+pub struct HistoryLoader(Source);
+
+impl Loader<String> for HistoryLoader {
+    type Value = Vec<categorization_change::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let rows = tickets::history(&self.0.db, &self.0.scope, keys).await.map_err(Arc::new)?;
+        let mut out: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for row in rows {
+            out.entry(row.ticket_id.clone()).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// A loader failure as the client sees it.
+pub fn loader_error(err: Arc<AppError>) -> async_graphql::Error {
+    match Arc::try_unwrap(err) {
+        Ok(e) => e.into_graphql(),
+        Err(shared) => match shared.as_ref() {
+            AppError::Unavailable => AppError::Unavailable.into_graphql(),
+            other => AppError::Internal(other.message()).into_graphql(),
+        },
+    }
+}

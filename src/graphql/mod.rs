@@ -1,0 +1,47 @@
+//! The GraphQL door: schema, limits and the HTTP handlers of `/graphql`.
+
+mod guard;
+mod http;
+mod loaders;
+mod mutation;
+mod query;
+pub mod types;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+use sea_orm::DatabaseConnection;
+
+pub use http::{graphql_get, graphql_post};
+pub use loaders::Loaders;
+pub use mutation::Mutation;
+pub use query::{page_spec, Query, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+use crate::config::GraphqlSettings;
+use crate::data::Scope;
+use crate::error::AppError;
+
+pub type GatewaySchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with the configured limits.
+pub fn build_schema(settings: &GraphqlSettings) -> GatewaySchema {
+    let mut builder = Schema::build(Query::default(), Mutation, EmptySubscription)
+        .limit_depth(settings.graphql_max_depth)
+        .limit_complexity(settings.graphql_max_complexity)
+        .limit_directives(settings.graphql_max_directives);
+    if !settings.graphql_introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL, as `ticket-gateway schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    build_schema(&GraphqlSettings::default()).sdl()
+}
+
+fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, AppError> {
+    ctx.data::<DatabaseConnection>().map_err(|e| AppError::Internal(e.message))
+}
+
+fn scope(ctx: &Context<'_>) -> Result<Scope, AppError> {
+    guard::principal(ctx).map(|p| p.scope())
+}

@@ -1,0 +1,15 @@
+//! ticket-gateway: a GraphQL gateway over support tickets, with REST shims for the
+//! documented ev.energy v2 Support Tickets paths, over SQLite or PostgreSQL.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod db;
+pub mod error;
+pub mod filter;
+pub mod graphql;
+pub mod ids;
+pub mod rest;
+pub mod seed;
+pub mod startup;
