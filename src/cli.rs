@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use entity::{support_ticket, user};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 
 use crate::auth::{Access, JwtKeys};
 use crate::config::{AppConfig, DatabaseSettings, JwtSettings, ServeSettings};
@@ -13,7 +15,11 @@ use crate::startup::{AppState, Application};
 use crate::{db, graphql, seed};
 
 #[derive(Debug, Parser)]
-#[command(name = "ticket-gateway", version, about = "GraphQL gateway and v2 REST shims over support tickets")]
+#[command(
+    name = "ticket-gateway",
+    version,
+    about = "GraphQL gateway and v2 REST shims over support tickets"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseSettings,
@@ -47,18 +53,25 @@ pub struct SeedArgs {
     pub seed: u64,
 }
 
+/// Exactly one kind of access per token.
 #[derive(Debug, Args)]
-#[group(id = "access", required = true, multiple = false)]
-pub struct TokenArgs {
+#[group(required = true, multiple = false)]
+pub struct TokenAccess {
     /// A token for this user's tickets.
-    #[arg(long, group = "access")]
+    #[arg(long)]
     pub user: Option<String>,
     /// A token for the tickets of this organization's users.
-    #[arg(long, group = "access")]
+    #[arg(long)]
     pub org: Option<String>,
     /// A token for every ticket, including tickets with no user.
-    #[arg(long, group = "access")]
+    #[arg(long)]
     pub all_areas: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub access: TokenAccess,
     /// OAuth scopes, space-separated.
     #[arg(long, default_value = "support:read support:write")]
     pub scope: String,
@@ -96,14 +109,14 @@ pub async fn run() -> Result<(), String> {
             run_seed(&db, &args).await
         }
         Command::Token(args) => {
-            let keys = keys(&cli.jwt, &cli.database).await?;
-            let access = if let Some(u) = &args.user {
+            let access = if let Some(u) = &args.access.user {
                 Access::User(UserId::parse(u).map_err(|e| format!("--user: {e}"))?)
-            } else if let Some(o) = &args.org {
+            } else if let Some(o) = &args.access.org {
                 Access::Org(OrgId::parse(o).map_err(|e| format!("--org: {e}"))?)
             } else {
                 Access::AllAreas
             };
+            let keys = keys(&cli.jwt, &cli.database).await?;
             println!("{}", keys.mint(&access, &args.scope, args.ttl)?);
             Ok(())
         }
@@ -117,7 +130,10 @@ pub async fn run() -> Result<(), String> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn connect_migrated(settings: &DatabaseSettings) -> Result<DatabaseConnection, String> {
@@ -180,14 +196,25 @@ async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
              secret stored in the database. Do not run like this in production."
         );
     }
-    let empty = support_ticket::Entity::find().count(&db).await.map_err(|e| format!("reading the database failed: {e}"))? == 0;
+    let empty = support_ticket::Entity::find()
+        .count(&db)
+        .await
+        .map_err(|e| format!("reading the database failed: {e}"))?
+        == 0;
     if empty && settings.demo_data {
         tracing::info!("empty database: loading {DEMO_TICKETS} demo tickets");
         seed::seed(&db, DEMO_TICKETS, 42, |_, _| {}).await?;
     }
-    let base = settings.public_base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind_addr));
+    let base = settings
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.bind_addr));
     let config = AppConfig::new(&base, settings.graphql.clone())?;
-    let app = Application::bind(AppState::new(db.clone(), keys.clone(), config), settings.bind_addr).await?;
+    let app = Application::bind(
+        AppState::new(db.clone(), keys.clone(), config),
+        settings.bind_addr,
+    )
+    .await?;
     let addr = app.local_addr()?;
     tracing::info!("listening on http://{addr}");
     tracing::info!("GraphiQL: http://{addr}/graphql   REST: {base}/v2/support_tickets");
@@ -211,7 +238,11 @@ async fn log_demo_tokens(db: &DatabaseConnection, keys: &JwtKeys) {
         .flatten();
     let mut accesses = vec![("access_all_areas", Access::AllAreas)];
     if let Some(u) = first_user {
-        if let Some(org) = u.organization_id.as_deref().and_then(|o| OrgId::parse(o).ok()) {
+        if let Some(org) = u
+            .organization_id
+            .as_deref()
+            .and_then(|o| OrgId::parse(o).ok())
+        {
             accesses.insert(0, ("organization", Access::Org(org)));
         }
         if let Ok(id) = UserId::parse(&u.id) {

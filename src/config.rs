@@ -9,7 +9,12 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {
     /// Database URL: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://ticket-gateway.db?mode=rwc", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://ticket-gateway.db?mode=rwc",
+        global = true
+    )]
     pub database_url: String,
 }
 
@@ -108,8 +113,13 @@ impl AppConfig {
         let parsed = url::Url::parse(public_base_url)
             .map_err(|e| format!("PUBLIC_BASE_URL `{public_base_url}` is not a valid URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("PUBLIC_BASE_URL `{public_base_url}` must be an http or https URL"));
+            return Err(format!(
+                "PUBLIC_BASE_URL `{public_base_url}` must be an http or https URL"
+            ));
         }
-        Ok(Self { public_base_url: public_base_url.trim_end_matches('/').to_owned(), graphql })
+        Ok(Self {
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            graphql,
+        })
     }
 }

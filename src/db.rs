@@ -26,18 +26,27 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
     let is_sqlite = url.starts_with("sqlite:");
     let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
     if !is_sqlite && !is_postgres {
-        return Err(format!("DATABASE_URL `{shown}` is not a sqlite: or postgres:// URL"));
+        return Err(format!(
+            "DATABASE_URL `{shown}` is not a sqlite: or postgres:// URL"
+        ));
     }
     if is_postgres {
         url::Url::parse(url).map_err(|e| format!("DATABASE_URL `{shown}` is malformed: {e}"))?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(5)).connect_timeout(Duration::from_secs(5));
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5));
     if is_sqlite {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if in_memory {
             // Each connection to `:memory:` is its own database: keep exactly one, forever.
-            options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+            options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
         } else {
             options.max_connections(8);
         }
@@ -56,13 +65,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
             sea_orm::DbErr::Conn(inner) => inner.to_string(),
             other => other.to_string(),
         };
-        format!("DATABASE_URL `{shown}`: cannot connect: {}", why.lines().next().unwrap_or("unknown error"))
+        format!(
+            "DATABASE_URL `{shown}`: cannot connect: {}",
+            why.lines().next().unwrap_or("unknown error")
+        )
     })
 }
 
 /// Brings the schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
-    Migrator::up(db, None).await.map_err(|e| format!("migrating the database failed: {e}"))
+    Migrator::up(db, None)
+        .await
+        .map_err(|e| format!("migrating the database failed: {e}"))
 }
 
 const DEV_SECRET_KEY: &str = "development_jwt_secret";
@@ -71,7 +85,11 @@ const DEV_SECRET_KEY: &str = "development_jwt_secret";
 /// `token` read the same one, so tokens minted by `token` work against `serve`.
 pub async fn development_secret(db: &DatabaseConnection) -> Result<String, String> {
     let fail = |e: sea_orm::DbErr| format!("reading the development secret failed: {e}");
-    if let Some(row) = gateway_setting::Entity::find_by_id(DEV_SECRET_KEY).one(db).await.map_err(fail)? {
+    if let Some(row) = gateway_setting::Entity::find_by_id(DEV_SECRET_KEY)
+        .one(db)
+        .await
+        .map_err(fail)?
+    {
         return Ok(row.value);
     }
     let bytes: [u8; 32] = rand::rng().random();
@@ -80,7 +98,11 @@ pub async fn development_secret(db: &DatabaseConnection) -> Result<String, Strin
         key: Set(DEV_SECRET_KEY.to_owned()),
         value: Set(secret),
     })
-    .on_conflict(OnConflict::column(gateway_setting::Column::Key).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(gateway_setting::Column::Key)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(db)
     .await
     .map_err(fail)?;

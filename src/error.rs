@@ -1,10 +1,10 @@
 //! The one error type of the application, and the one place that maps it to an HTTP
 //! problem+json response and to a GraphQL error with `extensions.code`.
 
+use async_graphql::ErrorExtensions;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sea_orm::DbErr;
-use async_graphql::ErrorExtensions;
 use serde::Serialize;
 
 /// One bad input field: which parameter, and what is wrong with it.
@@ -16,7 +16,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -31,7 +34,12 @@ pub enum AppError {
     /// Absent, or outside the caller's scope: the two are indistinguishable on purpose.
     NotFound,
     /// Input the caller can fix.
-    BadInput { title: String, detail: String, field_errors: Vec<FieldError>, problem_type: Option<String> },
+    BadInput {
+        title: String,
+        detail: String,
+        field_errors: Vec<FieldError>,
+        problem_type: Option<String>,
+    },
     /// The resource changed since the caller read it.
     Conflict(String),
     /// `If-Match` no longer matches.
@@ -46,7 +54,12 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn bad_input(detail: impl Into<String>) -> Self {
-        Self::BadInput { title: "Bad request".into(), detail: detail.into(), field_errors: Vec::new(), problem_type: None }
+        Self::BadInput {
+            title: "Bad request".into(),
+            detail: detail.into(),
+            field_errors: Vec::new(),
+            problem_type: None,
+        }
     }
 
     pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -54,8 +67,17 @@ impl AppError {
     }
 
     pub fn bad_fields(field_errors: Vec<FieldError>) -> Self {
-        let detail = field_errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        Self::BadInput { title: "Invalid parameters".into(), detail, field_errors, problem_type: None }
+        let detail = field_errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::BadInput {
+            title: "Invalid parameters".into(),
+            detail,
+            field_errors,
+            problem_type: None,
+        }
     }
 
     /// The message for the client: never a database or internal error text.
@@ -64,8 +86,12 @@ impl AppError {
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
             Self::NotFound => "Resource does not exist or cannot be accessed.".into(),
             Self::BadInput { detail, .. } => detail.clone(),
-            Self::PreconditionFailed => "The resource has changed since it was read (If-Match).".into(),
-            Self::Unavailable => "The service is temporarily unavailable; try again shortly.".into(),
+            Self::PreconditionFailed => {
+                "The resource has changed since it was read (If-Match).".into()
+            }
+            Self::Unavailable => {
+                "The service is temporarily unavailable; try again shortly.".into()
+            }
             Self::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -126,8 +152,16 @@ impl AppError {
             .with_title(self.title())
             .with_detail(self.message())
             .with_extensions(ProblemExtensions::default());
-        if let Self::BadInput { field_errors, problem_type, .. } = self {
-            if let Some(ty) = problem_type.as_deref().and_then(|t| t.parse::<axum::http::Uri>().ok()) {
+        if let Self::BadInput {
+            field_errors,
+            problem_type,
+            ..
+        } = self
+        {
+            if let Some(ty) = problem_type
+                .as_deref()
+                .and_then(|t| t.parse::<axum::http::Uri>().ok())
+            {
                 problem = problem.with_type(ty);
             }
             if !field_errors.is_empty() {
@@ -142,7 +176,9 @@ impl AppError {
         self.log();
         let code = self.code();
         let field_errors = match &self {
-            Self::BadInput { field_errors, .. } if !field_errors.is_empty() => Some(field_errors.clone()),
+            Self::BadInput { field_errors, .. } if !field_errors.is_empty() => {
+                Some(field_errors.clone())
+            }
             _ => None,
         };
         let mut err = async_graphql::Error::new(self.message());
@@ -153,8 +189,14 @@ impl AppError {
                     .iter()
                     .map(|f| {
                         let mut obj = async_graphql::indexmap::IndexMap::new();
-                        obj.insert(async_graphql::Name::new("field"), async_graphql::Value::from(f.field.clone()));
-                        obj.insert(async_graphql::Name::new("message"), async_graphql::Value::from(f.message.clone()));
+                        obj.insert(
+                            async_graphql::Name::new("field"),
+                            async_graphql::Value::from(f.field.clone()),
+                        );
+                        obj.insert(
+                            async_graphql::Name::new("message"),
+                            async_graphql::Value::from(f.message.clone()),
+                        );
                         async_graphql::Value::Object(obj)
                     })
                     .collect();
@@ -175,9 +217,12 @@ pub struct ProblemExtensions {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let unauthenticated = matches!(self, Self::Unauthenticated(_));
-        let mut response = problem_details::JsonProblemDetails::from(self.problem()).into_response();
+        let mut response =
+            problem_details::JsonProblemDetails::from(self.problem()).into_response();
         if unauthenticated {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -187,7 +232,8 @@ impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match &err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,
-            DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+            DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+            | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
                 if is_connection_error(e.as_ref()) =>
             {
                 AppError::Unavailable
@@ -199,7 +245,10 @@ impl From<DbErr> for AppError {
 
 fn is_connection_error(err: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error as E;
-    matches!(err, E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_))
+    matches!(
+        err,
+        E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_)
+    )
 }
 
 impl From<AppError> for async_graphql::Error {

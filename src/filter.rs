@@ -177,11 +177,20 @@ impl TicketFilter {
         }
     }
 
-    fn build(&self, backend: DbBackend, path: &str, depth: usize, errors: &mut Vec<FieldError>) -> Condition {
+    fn build(
+        &self,
+        backend: DbBackend,
+        path: &str,
+        depth: usize,
+        errors: &mut Vec<FieldError>,
+    ) -> Condition {
         use support_ticket::Column as C;
         let mut out = Condition::all();
         if depth > MAX_FILTER_NESTING {
-            errors.push(FieldError::new(path, format!("filters nest at most {MAX_FILTER_NESTING} levels deep")));
+            errors.push(FieldError::new(
+                path,
+                format!("filters nest at most {MAX_FILTER_NESTING} levels deep"),
+            ));
             return out;
         }
         if let Some(f) = &self.external_ticket_id {
@@ -211,12 +220,19 @@ impl TicketFilter {
         for (name, column, filter) in [
             ("createdAt", C::CreatedAt, &self.created_at),
             ("resolvedAt", C::ResolvedAt, &self.resolved_at),
-            ("ticketUpdatedAt", C::TicketUpdatedAt, &self.ticket_updated_at),
+            (
+                "ticketUpdatedAt",
+                C::TicketUpdatedAt,
+                &self.ticket_updated_at,
+            ),
         ] {
             let Some(f) = filter else { continue };
             if let (Some(gte), Some(lte)) = (f.gte, f.lte) {
                 if gte > lte {
-                    errors.push(FieldError::new(format!("{path}.{name}"), "the range starts after it ends (gte > lte)"));
+                    errors.push(FieldError::new(
+                        format!("{path}.{name}"),
+                        "the range starts after it ends (gte > lte)",
+                    ));
                 }
             }
             if let Some(gte) = f.gte {
@@ -226,7 +242,11 @@ impl TicketFilter {
                 out.add_mut(Expr::expr(col(column)).lte(lte));
             }
             if let Some(is_null) = f.is_null {
-                out.add_mut(if is_null { Expr::expr(col(column)).is_null() } else { Expr::expr(col(column)).is_not_null() });
+                out.add_mut(if is_null {
+                    Expr::expr(col(column)).is_null()
+                } else {
+                    Expr::expr(col(column)).is_not_null()
+                });
             }
         }
         if let Some(tags) = &self.tags {
@@ -264,7 +284,11 @@ impl TicketFilter {
                 out.add_mut(Expr::expr(col(C::UserId)).is_in(parsed));
             }
             if let Some(is_null) = user.is_null {
-                out.add_mut(if is_null { Expr::expr(col(C::UserId)).is_null() } else { Expr::expr(col(C::UserId)).is_not_null() });
+                out.add_mut(if is_null {
+                    Expr::expr(col(C::UserId)).is_null()
+                } else {
+                    Expr::expr(col(C::UserId)).is_not_null()
+                });
             }
         }
         if let Some(all) = &self.and {
@@ -275,13 +299,17 @@ impl TicketFilter {
         if let Some(any) = &self.or {
             let mut either = Condition::any();
             for (i, f) in any.iter().enumerate() {
-                either = either.add(f.build(backend, &format!("{path}.or[{i}]"), depth + 1, errors));
+                either =
+                    either.add(f.build(backend, &format!("{path}.or[{i}]"), depth + 1, errors));
             }
             // An empty `or` matches nothing, as an empty disjunction should.
             out.add_mut(either);
         }
         if let Some(not) = &self.not {
-            out.add_mut(not.build(backend, &format!("{path}.not"), depth + 1, errors).not());
+            out.add_mut(
+                not.build(backend, &format!("{path}.not"), depth + 1, errors)
+                    .not(),
+            );
         }
         out
     }
@@ -293,7 +321,9 @@ fn has_tag(backend: DbBackend, tag: &str) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => Expr::cust_with_values(
             r#""support_ticket"."tags" @> $1"#,
-            [sea_orm::Value::Json(Some(Box::new(serde_json::json!([tag]))))],
+            [sea_orm::Value::Json(Some(Box::new(serde_json::json!([
+                tag
+            ]))))],
         ),
         _ => Expr::cust_with_values(
             r#"EXISTS (SELECT 1 FROM json_each("support_ticket"."tags") WHERE json_each.value = $1)"#,
@@ -349,7 +379,10 @@ impl MessageFilter {
         if let Some(p) = &self.position {
             if let (Some(gte), Some(lte)) = (p.gte, p.lte) {
                 if gte > lte {
-                    return Err(AppError::bad_field("filter.position", "the range starts after it ends (gte > lte)"));
+                    return Err(AppError::bad_field(
+                        "filter.position",
+                        "the range starts after it ends (gte > lte)",
+                    ));
                 }
             }
             if let Some(eq) = p.eq {

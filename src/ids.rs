@@ -7,7 +7,9 @@ use ulid::Ulid;
 
 /// Why a string is not an id of the expected kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not a valid {kind} id (expected `{prefix}` followed by 26 characters A-Z or 0-9)")]
+#[error(
+    "`{value}` is not a valid {kind} id (expected `{prefix}` followed by 26 characters A-Z or 0-9)"
+)]
 pub struct InvalidId {
     pub kind: &'static str,
     pub prefix: &'static str,
@@ -131,7 +133,12 @@ mod tests {
     #[test]
     fn user_ids_may_be_given_as_urls() {
         let id = "user01HN2NJ9NMRZBXT1H6FT9N7735";
-        assert_eq!(UserId::parse_id_or_url(&format!("https://api.example/v2/users/{id}/")).unwrap().as_str(), id);
+        assert_eq!(
+            UserId::parse_id_or_url(&format!("https://api.example/v2/users/{id}/"))
+                .unwrap()
+                .as_str(),
+            id
+        );
         assert_eq!(UserId::parse_id_or_url(id).unwrap().as_str(), id);
         assert!(UserId::parse_id_or_url("https://api.example/v2/users/").is_err());
     }

@@ -3,7 +3,9 @@
 //! bounded amount of memory.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use entity::{organization, support_ticket, support_ticket_message, user, Category, MessageType, Subcategory};
+use entity::{
+    organization, support_ticket, support_ticket_message, user, Category, MessageType, Subcategory,
+};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -31,7 +33,9 @@ pub struct SeedSummary {
 const SPAN_DAYS: i64 = 540;
 
 fn epoch() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 fn ulid_at(rng: &mut ChaCha8Rng, at: DateTime<Utc>) -> Ulid {
@@ -54,14 +58,68 @@ fn weighted<'a, T>(rng: &mut ChaCha8Rng, items: &'a [(T, u32)]) -> &'a T {
 fn subcategories_of(category: Category) -> &'static [Subcategory] {
     use Subcategory as S;
     match category {
-        Category::Charger => &[S::HardwareIssue, S::Offline, S::Firmware, S::Commissioning, S::RefusingCommands, S::NoCharge, S::Network],
-        Category::Vehicle => &[S::TelematicsIssue, S::Reauthentication, S::MaxChargeLimit, S::AddNonIntegratedVehicle, S::IncorrectTrim, S::MultiVehicle, S::ReplaceVehicle],
-        Category::MobileApp => &[S::AppCrashFreeze, S::LoginCredentials, S::UiIssue, S::AppOrEmailNotifications, S::MobileCompatibility],
-        Category::ChargingSession => &[S::IncompleteCharge, S::ChargingOnPeak, S::MissingSessions, S::ChargePastReadyByTime, S::SessionStartEndTime, S::EnergyDeliveredCalculation],
-        Category::Account => &[S::Deletion, S::Password, S::DataExport, S::PrivacyConcerns, S::Verification, S::OwnershipTransfer],
-        Category::Solar => &[S::SolarFeed, S::SolarChargingConfusion, S::Inverter, S::SolarPayment],
-        Category::UsabilityUx => &[S::Accessibility, S::SmartChargingConfusion, S::BoostConfusion, S::OffPeakHoursConfusion, S::AppSettingsConfusion],
-        Category::Other => &[S::Other, S::Spam, S::Duplicate, S::WrongCompany, S::FeatureRequestFeedback, S::Complaint],
+        Category::Charger => &[
+            S::HardwareIssue,
+            S::Offline,
+            S::Firmware,
+            S::Commissioning,
+            S::RefusingCommands,
+            S::NoCharge,
+            S::Network,
+        ],
+        Category::Vehicle => &[
+            S::TelematicsIssue,
+            S::Reauthentication,
+            S::MaxChargeLimit,
+            S::AddNonIntegratedVehicle,
+            S::IncorrectTrim,
+            S::MultiVehicle,
+            S::ReplaceVehicle,
+        ],
+        Category::MobileApp => &[
+            S::AppCrashFreeze,
+            S::LoginCredentials,
+            S::UiIssue,
+            S::AppOrEmailNotifications,
+            S::MobileCompatibility,
+        ],
+        Category::ChargingSession => &[
+            S::IncompleteCharge,
+            S::ChargingOnPeak,
+            S::MissingSessions,
+            S::ChargePastReadyByTime,
+            S::SessionStartEndTime,
+            S::EnergyDeliveredCalculation,
+        ],
+        Category::Account => &[
+            S::Deletion,
+            S::Password,
+            S::DataExport,
+            S::PrivacyConcerns,
+            S::Verification,
+            S::OwnershipTransfer,
+        ],
+        Category::Solar => &[
+            S::SolarFeed,
+            S::SolarChargingConfusion,
+            S::Inverter,
+            S::SolarPayment,
+        ],
+        Category::UsabilityUx => &[
+            S::Accessibility,
+            S::SmartChargingConfusion,
+            S::BoostConfusion,
+            S::OffPeakHoursConfusion,
+            S::AppSettingsConfusion,
+        ],
+        Category::Other => &[
+            S::Other,
+            S::Spam,
+            S::Duplicate,
+            S::WrongCompany,
+            S::FeatureRequestFeedback,
+            S::Complaint,
+        ],
     }
 }
 
@@ -77,14 +135,39 @@ fn categorize(rng: &mut ChaCha8Rng) -> (Category, Option<Subcategory>) {
         (Category::Other, 4),
     ];
     let category = *weighted(rng, &weights);
-    let sub = if rng.random_bool(0.9) { subcategories_of(category).choose(rng).copied() } else { None };
+    let sub = if rng.random_bool(0.9) {
+        subcategories_of(category).choose(rng).copied()
+    } else {
+        None
+    };
     (category, sub)
 }
 
-const FIRST_NAMES: &[&str] = &["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam"];
-const LAST_NAMES: &[&str] = &["Okafor", "Smith", "Nakamura", "Garcia", "Müller", "Patel", "Rossi", "Kowalski", "Dubois", "Larsen"];
-const MAKERS: &[&str] = &["Tesla", "Kia", "Hyundai", "Volkswagen", "BMW", "Nissan", "Renault", "Polestar"];
-const EVSES: &[&str] = &["Zappi", "Wallbox Pulsar", "ChargePoint Home Flex", "Ohme Home Pro", "Easee One"];
+const FIRST_NAMES: &[&str] = &[
+    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",
+    "Liam",
+];
+const LAST_NAMES: &[&str] = &[
+    "Okafor", "Smith", "Nakamura", "Garcia", "Müller", "Patel", "Rossi", "Kowalski", "Dubois",
+    "Larsen",
+];
+const MAKERS: &[&str] = &[
+    "Tesla",
+    "Kia",
+    "Hyundai",
+    "Volkswagen",
+    "BMW",
+    "Nissan",
+    "Renault",
+    "Polestar",
+];
+const EVSES: &[&str] = &[
+    "Zappi",
+    "Wallbox Pulsar",
+    "ChargePoint Home Flex",
+    "Ohme Home Pro",
+    "Easee One",
+];
 const TAGS: &[&str] = &["escalated", "vip", "refund", "bug", "follow-up", "billing"];
 
 /// Fills the database with `tickets` tickets and the organizations, users and messages around
@@ -101,10 +184,13 @@ pub async fn seed(
     let org_count = (tickets / 500).clamp(2, 2000);
     let user_count = (tickets / 10).clamp(5, 200_000);
 
-    let org_times: Vec<DateTime<Utc>> =
-        (0..org_count).map(|i| base - Duration::days(400) + Duration::hours(i as i64)).collect();
-    let org_ids: Vec<String> =
-        org_times.iter().map(|&at| OrgId::from_ulid(ulid_at(&mut rng, at)).into_string()).collect();
+    let org_times: Vec<DateTime<Utc>> = (0..org_count)
+        .map(|i| base - Duration::days(400) + Duration::hours(i as i64))
+        .collect();
+    let org_ids: Vec<String> = org_times
+        .iter()
+        .map(|&at| OrgId::from_ulid(ulid_at(&mut rng, at)).into_string())
+        .collect();
     let orgs: Vec<organization::ActiveModel> = org_ids
         .iter()
         .zip(&org_times)
@@ -115,14 +201,24 @@ pub async fn seed(
             created_at: Set(*at),
         })
         .collect();
-    if organization::Entity::find_by_id(org_ids[0].clone()).count(db).await.map_err(|e| fail("organizations", e))? > 0 {
+    if organization::Entity::find_by_id(org_ids[0].clone())
+        .count(db)
+        .await
+        .map_err(|e| fail("organizations", e))?
+        > 0
+    {
         return Err(format!("the database already holds the data of seed {seed}; use a fresh database or another --seed"));
     }
     let mut users = Vec::with_capacity(user_count);
     let mut user_ids = Vec::with_capacity(user_count);
     for i in 0..user_count {
-        let joined = base - Duration::days(300) + Duration::minutes(rng.random_range(0..(300 * 24 * 60)));
-        let org = if rng.random_bool(0.85) { Some(org_ids[i % org_ids.len()].clone()) } else { None };
+        let joined =
+            base - Duration::days(300) + Duration::minutes(rng.random_range(0..(300 * 24 * 60)));
+        let org = if rng.random_bool(0.85) {
+            Some(org_ids[i % org_ids.len()].clone())
+        } else {
+            None
+        };
         let first = *FIRST_NAMES.choose(&mut rng).unwrap_or(&"Sam");
         let last = *LAST_NAMES.choose(&mut rng).unwrap_or(&"Lee");
         let id = UserId::from_ulid(ulid_at(&mut rng, joined)).into_string();
@@ -130,20 +226,36 @@ pub async fn seed(
         users.push(user::ActiveModel {
             id: Set(id),
             organization_id: Set(org),
-            email: Set(format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), i)),
+            email: Set(format!(
+                "{}.{}{}@example.com",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                i
+            )),
             full_name: Set(format!("{first} {last}")),
             joined_at: Set(joined),
         });
     }
 
     let txn = db.begin().await.map_err(|e| fail("organizations", e))?;
-    organization::Entity::insert_many(orgs).exec(&txn).await.map_err(|e| fail("organizations", e))?;
+    organization::Entity::insert_many(orgs)
+        .exec(&txn)
+        .await
+        .map_err(|e| fail("organizations", e))?;
     for chunk in users.chunks(TICKET_BATCH) {
-        user::Entity::insert_many(chunk.to_vec()).exec(&txn).await.map_err(|e| fail("users", e))?;
+        user::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await
+            .map_err(|e| fail("users", e))?;
     }
     txn.commit().await.map_err(|e| fail("users", e))?;
 
-    let mut summary = SeedSummary { organizations: org_count, users: user_count, tickets: 0, messages: 0 };
+    let mut summary = SeedSummary {
+        organizations: org_count,
+        users: user_count,
+        tickets: 0,
+        messages: 0,
+    };
     let span_seconds = SPAN_DAYS * 24 * 3600;
     let mut done = 0;
     while done < tickets {
@@ -161,7 +273,10 @@ pub async fn seed(
         }
         summary.messages += message_rows.len();
         let txn = db.begin().await.map_err(|e| fail("tickets", e))?;
-        support_ticket::Entity::insert_many(ticket_rows).exec(&txn).await.map_err(|e| fail("tickets", e))?;
+        support_ticket::Entity::insert_many(ticket_rows)
+            .exec(&txn)
+            .await
+            .map_err(|e| fail("tickets", e))?;
         for chunk in message_rows.chunks(MESSAGE_BATCH) {
             support_ticket_message::Entity::insert_many(chunk.to_vec())
                 .exec(&txn)
@@ -181,20 +296,55 @@ fn ticket(
     index: usize,
     created: DateTime<Utc>,
     user_ids: &[String],
-) -> (support_ticket::ActiveModel, Vec<support_ticket_message::ActiveModel>) {
+) -> (
+    support_ticket::ActiveModel,
+    Vec<support_ticket_message::ActiveModel>,
+) {
     let id = TicketId::from_ulid(ulid_at(rng, created)).into_string();
-    let user_id = if rng.random_bool(0.05) { None } else { user_ids.choose(rng).cloned() };
-    let status = *weighted(rng, &[("Open", 20), ("Pending", 10), ("Resolved", 45), ("Closed", 25)]);
-    let priority = *weighted(rng, &[(Some("Low"), 30), (Some("Medium"), 40), (Some("High"), 20), (Some("Urgent"), 5), (None, 5)]);
+    let user_id = if rng.random_bool(0.05) {
+        None
+    } else {
+        user_ids.choose(rng).cloned()
+    };
+    let status = *weighted(
+        rng,
+        &[
+            ("Open", 20),
+            ("Pending", 10),
+            ("Resolved", 45),
+            ("Closed", 25),
+        ],
+    );
+    let priority = *weighted(
+        rng,
+        &[
+            (Some("Low"), 30),
+            (Some("Medium"), 40),
+            (Some("High"), 20),
+            (Some("Urgent"), 5),
+            (None, 5),
+        ],
+    );
     let source = if user_id.is_none() {
         *weighted(rng, &[(Some("Web Form"), 70), (Some("Email"), 30)])
     } else {
         *weighted(
             rng,
-            &[(Some("Email"), 45), (Some("Phone"), 10), (Some("Chat"), 15), (Some("Feedback Widget"), 15), (Some("Web Form"), 10), (None, 5)],
+            &[
+                (Some("Email"), 45),
+                (Some("Phone"), 10),
+                (Some("Chat"), 15),
+                (Some("Feedback Widget"), 15),
+                (Some("Web Form"), 10),
+                (None, 5),
+            ],
         )
     };
-    let ai = if rng.random_bool(0.85) { Some(categorize(rng)) } else { None };
+    let ai = if rng.random_bool(0.85) {
+        Some(categorize(rng))
+    } else {
+        None
+    };
     let human = if rng.random_bool(0.55) {
         match ai {
             Some(pair) if rng.random_bool(0.75) => Some(pair),
@@ -203,14 +353,23 @@ fn ticket(
     } else {
         None
     };
-    let mut tags: Vec<&str> = TAGS.iter().copied().filter(|_| rng.random_bool(0.12)).collect();
+    let mut tags: Vec<&str> = TAGS
+        .iter()
+        .copied()
+        .filter(|_| rng.random_bool(0.12))
+        .collect();
     if ai.is_some() {
         tags.insert(0, "ai-categorised");
     }
     let resolved = matches!(status, "Resolved" | "Closed");
-    let resolved_at = resolved.then(|| created + Duration::minutes(rng.random_range(10..(14 * 24 * 60))));
+    let resolved_at =
+        resolved.then(|| created + Duration::minutes(rng.random_range(10..(14 * 24 * 60))));
     let topic = human.or(ai).map(|(c, _)| c.label()).unwrap_or("General");
-    let subject = if rng.random_bool(0.97) { Some(format!("{topic} question #{}", 1000 + index)) } else { None };
+    let subject = if rng.random_bool(0.97) {
+        Some(format!("{topic} question #{}", 1000 + index))
+    } else {
+        None
+    };
 
     let count = rng.random_range(1..=10);
     let mut at = created;
@@ -232,8 +391,12 @@ fn ticket(
         }
         let text = match kind {
             MessageType::InitialRequest => format!("Hello, I need help: {topic}. Ticket {index}."),
-            MessageType::CustomerResponse => "Thanks, I tried that but it still happens.".to_owned(),
-            MessageType::HumanAgentResponse => "Thanks for getting in touch, let me look into this for you.".to_owned(),
+            MessageType::CustomerResponse => {
+                "Thanks, I tried that but it still happens.".to_owned()
+            }
+            MessageType::HumanAgentResponse => {
+                "Thanks for getting in touch, let me look into this for you.".to_owned()
+            }
             MessageType::AiAgentResponse => "Here are some steps that usually fix this.".to_owned(),
         };
         messages.push(support_ticket_message::ActiveModel {
@@ -241,18 +404,28 @@ fn ticket(
             ticket_id: Set(id.clone()),
             position: Set(position as i32),
             message_type: Set(kind),
-            message_clean: Set(rng.random_bool(0.8).then(|| text.chars().take(40).collect())),
+            message_clean: Set(rng
+                .random_bool(0.8)
+                .then(|| text.chars().take(40).collect())),
             message: Set(text),
             created_at: Set(at),
         });
     }
-    let updated = if rng.random_bool(0.95) { Some(resolved_at.map_or(at, |r| r.max(at))) } else { None };
+    let updated = if rng.random_bool(0.95) {
+        Some(resolved_at.map_or(at, |r| r.max(at)))
+    } else {
+        None
+    };
     let custom_fields = json!({
         "car_manufacturer": MAKERS.choose(rng).copied().unwrap_or("Tesla"),
         "mobile_app": if rng.random_bool(0.6) { "iOS" } else { "Android" },
         "legal_country": *weighted(rng, &[("GB", 60), ("US", 30), ("DE", 10)]),
     });
-    let attributes = if rng.random_bool(0.7) { json!({ "evse_model": EVSES.choose(rng).copied().unwrap_or("Zappi") }) } else { json!({}) };
+    let attributes = if rng.random_bool(0.7) {
+        json!({ "evse_model": EVSES.choose(rng).copied().unwrap_or("Zappi") })
+    } else {
+        json!({})
+    };
     let ticket = support_ticket::ActiveModel {
         id: Set(id),
         user_id: Set(user_id),
@@ -267,7 +440,9 @@ fn ticket(
         ai_generated_subcategory: Set(ai.and_then(|(_, s)| s)),
         type_deprecated: Set(rng.random_bool(0.1).then(|| "Vehicle API error".to_owned())),
         tags: Set(json!(tags)),
-        conversation_summary: Set(rng.random_bool(0.6).then(|| format!("Customer reports a {} problem.", topic.to_lowercase()))),
+        conversation_summary: Set(rng
+            .random_bool(0.6)
+            .then(|| format!("Customer reports a {} problem.", topic.to_lowercase()))),
         custom_fields: Set(custom_fields),
         attributes: Set(attributes),
         created_at: Set(created),

@@ -29,7 +29,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: DatabaseConnection, keys: JwtKeys, config: AppConfig) -> Self {
         let schema = graphql::build_schema(&config.graphql);
-        Self { db, keys, config: Arc::new(config), schema }
+        Self {
+            db,
+            keys,
+            config: Arc::new(config),
+            schema,
+        }
     }
 }
 
@@ -44,7 +49,10 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.graphql.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .route(
+            "/graphql",
+            get(graphql::graphql_get).post(graphql::graphql_post),
+        )
         .nest("/v2", rest::router())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -54,7 +62,10 @@ pub fn router(state: AppState) -> Router {
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" }))),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "database unavailable" })),
+        ),
     }
 }
 
@@ -66,9 +77,13 @@ pub struct Application {
 
 impl Application {
     pub async fn bind(state: AppState, addr: SocketAddr) -> Result<Self, String> {
-        let listener =
-            TcpListener::bind(addr).await.map_err(|e| format!("BIND_ADDR `{addr}`: cannot listen: {e}"))?;
-        Ok(Self { listener, router: router(state) })
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("BIND_ADDR `{addr}`: cannot listen: {e}"))?;
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, String> {

@@ -82,7 +82,11 @@ enum CategorizationChange {
 }
 
 fn id_col<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).string_len(30).not_null().primary_key().to_owned()
+    ColumnDef::new(name)
+        .string_len(30)
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 
 fn index<T: IntoIden>(table: T, name: &str, cols: &[&str]) -> IndexCreateStatement {
@@ -103,7 +107,11 @@ impl MigrationTrait for Migration {
                     .table(Organization::Table)
                     .col(id_col(Organization::Id))
                     .col(ColumnDef::new(Organization::Name).string().not_null())
-                    .col(ColumnDef::new(Organization::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Organization::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -116,7 +124,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(User::OrganizationId).string_len(30).null())
                     .col(ColumnDef::new(User::Email).string().not_null())
                     .col(ColumnDef::new(User::FullName).string().not_null())
-                    .col(ColumnDef::new(User::JoinedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(User::JoinedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(User::Table, User::OrganizationId)
@@ -132,24 +144,77 @@ impl MigrationTrait for Migration {
                     .table(SupportTicket::Table)
                     .col(id_col(SupportTicket::Id))
                     .col(ColumnDef::new(SupportTicket::UserId).string_len(30).null())
-                    .col(ColumnDef::new(SupportTicket::ExternalTicketId).string().not_null())
+                    .col(
+                        ColumnDef::new(SupportTicket::ExternalTicketId)
+                            .string()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(SupportTicket::Subject).text().null())
                     .col(ColumnDef::new(SupportTicket::Status).string().null())
                     .col(ColumnDef::new(SupportTicket::Priority).string().null())
                     .col(ColumnDef::new(SupportTicket::Source).string().null())
-                    .col(ColumnDef::new(SupportTicket::HumanVerifiedCategory).string().null())
-                    .col(ColumnDef::new(SupportTicket::HumanVerifiedSubcategory).string().null())
-                    .col(ColumnDef::new(SupportTicket::AiGeneratedCategory).string().null())
-                    .col(ColumnDef::new(SupportTicket::AiGeneratedSubcategory).string().null())
-                    .col(ColumnDef::new(SupportTicket::TypeDeprecated).string().null())
+                    .col(
+                        ColumnDef::new(SupportTicket::HumanVerifiedCategory)
+                            .string()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::HumanVerifiedSubcategory)
+                            .string()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::AiGeneratedCategory)
+                            .string()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::AiGeneratedSubcategory)
+                            .string()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::TypeDeprecated)
+                            .string()
+                            .null(),
+                    )
                     .col(ColumnDef::new(SupportTicket::Tags).json_binary().not_null())
-                    .col(ColumnDef::new(SupportTicket::ConversationSummary).text().null())
-                    .col(ColumnDef::new(SupportTicket::CustomFields).json_binary().not_null())
-                    .col(ColumnDef::new(SupportTicket::Attributes).json_binary().not_null())
-                    .col(ColumnDef::new(SupportTicket::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(SupportTicket::TicketUpdatedAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(SupportTicket::ResolvedAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(SupportTicket::Version).big_integer().not_null().default(1))
+                    .col(
+                        ColumnDef::new(SupportTicket::ConversationSummary)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::CustomFields)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::Attributes)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::TicketUpdatedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::ResolvedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicket::Version)
+                            .big_integer()
+                            .not_null()
+                            .default(1),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(SupportTicket::Table, SupportTicket::UserId)
@@ -164,12 +229,36 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(SupportTicketMessage::Table)
                     .col(id_col(SupportTicketMessage::Id))
-                    .col(ColumnDef::new(SupportTicketMessage::TicketId).string_len(30).not_null())
-                    .col(ColumnDef::new(SupportTicketMessage::Position).integer().not_null())
-                    .col(ColumnDef::new(SupportTicketMessage::MessageType).string().not_null())
-                    .col(ColumnDef::new(SupportTicketMessage::Message).text().not_null())
-                    .col(ColumnDef::new(SupportTicketMessage::MessageClean).text().null())
-                    .col(ColumnDef::new(SupportTicketMessage::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(SupportTicketMessage::TicketId)
+                            .string_len(30)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicketMessage::Position)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicketMessage::MessageType)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicketMessage::Message)
+                            .text()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicketMessage::MessageClean)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SupportTicketMessage::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(SupportTicketMessage::Table, SupportTicketMessage::TicketId)
@@ -185,12 +274,36 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(CategorizationChange::Table)
                     .col(id_col(CategorizationChange::Id))
-                    .col(ColumnDef::new(CategorizationChange::TicketId).string_len(30).not_null())
-                    .col(ColumnDef::new(CategorizationChange::ChangedBy).string().not_null())
-                    .col(ColumnDef::new(CategorizationChange::ChangedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(CategorizationChange::Before).json_binary().not_null())
-                    .col(ColumnDef::new(CategorizationChange::After).json_binary().not_null())
-                    .col(ColumnDef::new(CategorizationChange::Version).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(CategorizationChange::TicketId)
+                            .string_len(30)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CategorizationChange::ChangedBy)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CategorizationChange::ChangedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CategorizationChange::Before)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CategorizationChange::After)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CategorizationChange::Version)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(CategorizationChange::Table, CategorizationChange::TicketId)
@@ -206,19 +319,40 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(GatewaySetting::Table)
-                    .col(ColumnDef::new(GatewaySetting::Key).string().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(GatewaySetting::Key)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(GatewaySetting::Value).text().not_null())
                     .to_owned(),
             )
             .await?;
 
         let indexes = [
-            index(User::Table, "idx_user_organization", &["organization_id", "id"]),
+            index(
+                User::Table,
+                "idx_user_organization",
+                &["organization_id", "id"],
+            ),
             // Scope by user, newest first: the list query of user tokens.
-            index(SupportTicket::Table, "idx_ticket_user_created", &["user_id", "created_at", "id"]),
+            index(
+                SupportTicket::Table,
+                "idx_ticket_user_created",
+                &["user_id", "created_at", "id"],
+            ),
             // Cursor pages over everything (all-areas tokens).
-            index(SupportTicket::Table, "idx_ticket_created", &["created_at", "id"]),
-            index(SupportTicket::Table, "idx_ticket_external_id", &["external_ticket_id"]),
+            index(
+                SupportTicket::Table,
+                "idx_ticket_created",
+                &["created_at", "id"],
+            ),
+            index(
+                SupportTicket::Table,
+                "idx_ticket_external_id",
+                &["external_ticket_id"],
+            ),
             index(SupportTicket::Table, "idx_ticket_status", &["status"]),
             index(SupportTicket::Table, "idx_ticket_priority", &["priority"]),
             index(SupportTicket::Table, "idx_ticket_source", &["source"]),
@@ -232,18 +366,34 @@ impl MigrationTrait for Migration {
                 "idx_ticket_ai_category",
                 &["ai_generated_category", "ai_generated_subcategory"],
             ),
-            index(SupportTicket::Table, "idx_ticket_resolved", &["resolved_at"]),
-            index(SupportTicket::Table, "idx_ticket_updated", &["ticket_updated_at"]),
-            index(CategorizationChange::Table, "idx_categorization_change_ticket", &["ticket_id", "changed_at"]),
+            index(
+                SupportTicket::Table,
+                "idx_ticket_resolved",
+                &["resolved_at"],
+            ),
+            index(
+                SupportTicket::Table,
+                "idx_ticket_updated",
+                &["ticket_updated_at"],
+            ),
+            index(
+                CategorizationChange::Table,
+                "idx_categorization_change_ticket",
+                &["ticket_id", "changed_at"],
+            ),
         ];
         for stmt in indexes {
             manager.create_index(stmt).await?;
         }
         manager
             .create_index(
-                index(SupportTicketMessage::Table, "ux_message_ticket_position", &["ticket_id", "position"])
-                    .unique()
-                    .to_owned(),
+                index(
+                    SupportTicketMessage::Table,
+                    "ux_message_ticket_position",
+                    &["ticket_id", "position"],
+                )
+                .unique()
+                .to_owned(),
             )
             .await?;
 
@@ -258,12 +408,24 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(GatewaySetting::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(CategorizationChange::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(SupportTicketMessage::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(SupportTicket::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(User::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Organization::Table).to_owned()).await?;
+        manager
+            .drop_table(Table::drop().table(GatewaySetting::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(CategorizationChange::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(SupportTicketMessage::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(SupportTicket::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(User::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Organization::Table).to_owned())
+            .await?;
         Ok(())
     }
 }

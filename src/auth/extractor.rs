@@ -20,7 +20,9 @@ pub struct MaybePrincipal(pub Option<Principal>);
 impl MaybePrincipal {
     /// The principal, or 401 when the request carried no token.
     pub fn required(self) -> Result<Principal, AppError> {
-        self.0.ok_or_else(|| AppError::Unauthenticated("Authentication credentials were not provided.".into()))
+        self.0.ok_or_else(|| {
+            AppError::Unauthenticated("Authentication credentials were not provided.".into())
+        })
     }
 }
 
@@ -30,17 +32,24 @@ pub fn authenticate(keys: &JwtKeys, headers: &HeaderMap) -> Result<Option<Princi
         return Ok(None);
     };
     let bad = |why: &str| AppError::Unauthenticated(why.to_owned());
-    let value = value.to_str().map_err(|_| bad("The Authorization header is not valid text."))?;
+    let value = value
+        .to_str()
+        .map_err(|_| bad("The Authorization header is not valid text."))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| bad("The Authorization header must be `Bearer <token>`."))?;
-    let mut principal = keys.verify(token).map_err(|e| AppError::Unauthenticated(e.0))?;
+    let mut principal = keys
+        .verify(token)
+        .map_err(|e| AppError::Unauthenticated(e.0))?;
     if let Some(acting) = headers.get(ACTING_USER_HEADER) {
-        let raw = acting.to_str().map_err(|_| AppError::bad_field("EvEnergy-User", "must be a user id or URL"))?;
-        let user = UserId::parse_id_or_url(raw).map_err(|e| AppError::bad_field("EvEnergy-User", e.to_string()))?;
+        let raw = acting
+            .to_str()
+            .map_err(|_| AppError::bad_field("EvEnergy-User", "must be a user id or URL"))?;
+        let user = UserId::parse_id_or_url(raw)
+            .map_err(|e| AppError::bad_field("EvEnergy-User", e.to_string()))?;
         principal.acting_user = Some(user);
     }
     Ok(Some(principal))

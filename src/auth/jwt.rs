@@ -26,7 +26,10 @@ pub struct JwtKeys {
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKeys").field("algorithm", &self.algorithm).field("development", &self.development).finish()
+        f.debug_struct("JwtKeys")
+            .field("algorithm", &self.algorithm)
+            .field("development", &self.development)
+            .finish()
     }
 }
 
@@ -38,7 +41,10 @@ pub struct TokenRejected(pub String);
 impl JwtKeys {
     /// Keys from configuration. `development_secret` is used only when neither a secret nor a
     /// public key is configured. Errors name the setting at fault.
-    pub fn from_settings(settings: &JwtSettings, development_secret: Option<&str>) -> Result<Self, String> {
+    pub fn from_settings(
+        settings: &JwtSettings,
+        development_secret: Option<&str>,
+    ) -> Result<Self, String> {
         let (algorithm, decoding, encoding, development) =
             match (&settings.jwt_secret, &settings.jwt_public_key_file) {
                 (Some(_), Some(_)) => {
@@ -50,24 +56,41 @@ impl JwtKeys {
                     }
                     if let Some(alg) = &settings.jwt_algorithm {
                         if alg != "HS256" {
-                            return Err(format!("JWT_ALGORITHM `{alg}` does not fit JWT_SECRET, which is HS256"));
+                            return Err(format!(
+                                "JWT_ALGORITHM `{alg}` does not fit JWT_SECRET, which is HS256"
+                            ));
                         }
                     }
                     let bytes = secret.as_bytes();
-                    (Algorithm::HS256, DecodingKey::from_secret(bytes), Some(EncodingKey::from_secret(bytes)), false)
+                    (
+                        Algorithm::HS256,
+                        DecodingKey::from_secret(bytes),
+                        Some(EncodingKey::from_secret(bytes)),
+                        false,
+                    )
                 }
                 (None, Some(path)) => {
-                    let pem = std::fs::read(path)
-                        .map_err(|e| format!("JWT_PUBLIC_KEY_FILE `{}` cannot be read: {e}", path.display()))?;
+                    let pem = std::fs::read(path).map_err(|e| {
+                        format!(
+                            "JWT_PUBLIC_KEY_FILE `{}` cannot be read: {e}",
+                            path.display()
+                        )
+                    })?;
                     let (alg, key) = public_key(&pem, settings.jwt_algorithm.as_deref())
                         .map_err(|e| format!("JWT_PUBLIC_KEY_FILE `{}`: {e}", path.display()))?;
                     (alg, key, None, false)
                 }
                 (None, None) => {
-                    let secret = development_secret
-                        .ok_or("no JWT_SECRET or JWT_PUBLIC_KEY_FILE, and no development secret available")?;
+                    let secret = development_secret.ok_or(
+                        "no JWT_SECRET or JWT_PUBLIC_KEY_FILE, and no development secret available",
+                    )?;
                     let bytes = secret.as_bytes();
-                    (Algorithm::HS256, DecodingKey::from_secret(bytes), Some(EncodingKey::from_secret(bytes)), true)
+                    (
+                        Algorithm::HS256,
+                        DecodingKey::from_secret(bytes),
+                        Some(EncodingKey::from_secret(bytes)),
+                        true,
+                    )
                 }
             };
         Ok(Self {
@@ -128,21 +151,22 @@ impl JwtKeys {
 
     /// Verifies a token and reads its claims into a principal.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenRejected> {
-        let data = decode::<Map<String, Value>>(token, &self.decoding, &self.validation()).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            let why = match e.kind() {
-                K::ExpiredSignature => "the token has expired",
-                K::ImmatureSignature => "the token is not valid yet (nbf)",
-                K::InvalidIssuer => "the token's issuer is not accepted",
-                K::InvalidAudience => "the token's audience is not accepted",
-                K::MissingRequiredClaim(_) => "the token lacks a required claim",
-                K::InvalidSignature => "the token's signature is invalid",
-                K::InvalidAlgorithm => "the token's algorithm is not accepted",
-                K::InvalidClaimFormat(_) => "a token claim has the wrong type",
-                _ => "the token is malformed",
-            };
-            TokenRejected(format!("Invalid token: {why}."))
-        })?;
+        let data = decode::<Map<String, Value>>(token, &self.decoding, &self.validation())
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                let why = match e.kind() {
+                    K::ExpiredSignature => "the token has expired",
+                    K::ImmatureSignature => "the token is not valid yet (nbf)",
+                    K::InvalidIssuer => "the token's issuer is not accepted",
+                    K::InvalidAudience => "the token's audience is not accepted",
+                    K::MissingRequiredClaim(_) => "the token lacks a required claim",
+                    K::InvalidSignature => "the token's signature is invalid",
+                    K::InvalidAlgorithm => "the token's algorithm is not accepted",
+                    K::InvalidClaimFormat(_) => "a token claim has the wrong type",
+                    _ => "the token is malformed",
+                };
+                TokenRejected(format!("Invalid token: {why}."))
+            })?;
         principal_from_claims(&data.claims)
     }
 
@@ -167,7 +191,8 @@ impl JwtKeys {
         if let Some(aud) = &self.audience {
             claims["aud"] = json!(aud);
         }
-        encode(&Header::new(self.algorithm), &claims, key).map_err(|e| format!("cannot sign token: {e}"))
+        encode(&Header::new(self.algorithm), &claims, key)
+            .map_err(|e| format!("cannot sign token: {e}"))
     }
 }
 
@@ -177,7 +202,11 @@ fn public_key(pem: &[u8], pinned: Option<&str>) -> Result<(Algorithm, DecodingKe
         Some("RS256") => Algorithm::RS256,
         Some("ES256") => Algorithm::ES256,
         Some("EdDSA") => Algorithm::EdDSA,
-        Some(other) => return Err(format!("JWT_ALGORITHM `{other}` is not one of RS256, ES256, EdDSA")),
+        Some(other) => {
+            return Err(format!(
+                "JWT_ALGORITHM `{other}` is not one of RS256, ES256, EdDSA"
+            ))
+        }
         None if text.contains("RSA") => Algorithm::RS256,
         None => {
             // A SubjectPublicKeyInfo PEM does not say its kind in the header; try each parser.
@@ -204,12 +233,20 @@ fn principal_from_claims(claims: &Map<String, Value>) -> Result<Principal, Token
     let reject = |why: &str| TokenRejected(format!("Invalid token: {why}."));
     let mut found = Vec::new();
     if let Some(v) = claims.get("user") {
-        let s = v.as_str().ok_or_else(|| reject("the `user` claim must be a user id"))?;
-        found.push(Access::User(UserId::parse(s).map_err(|_| reject("the `user` claim must be a user id"))?));
+        let s = v
+            .as_str()
+            .ok_or_else(|| reject("the `user` claim must be a user id"))?;
+        found.push(Access::User(
+            UserId::parse(s).map_err(|_| reject("the `user` claim must be a user id"))?,
+        ));
     }
     if let Some(v) = claims.get("org") {
-        let s = v.as_str().ok_or_else(|| reject("the `org` claim must be an organization id"))?;
-        found.push(Access::Org(OrgId::parse(s).map_err(|_| reject("the `org` claim must be an organization id"))?));
+        let s = v
+            .as_str()
+            .ok_or_else(|| reject("the `org` claim must be an organization id"))?;
+        found.push(Access::Org(OrgId::parse(s).map_err(|_| {
+            reject("the `org` claim must be an organization id")
+        })?));
     }
     match claims.get("access_all_areas") {
         None | Some(Value::Bool(false)) => {}
@@ -218,7 +255,11 @@ fn principal_from_claims(claims: &Map<String, Value>) -> Result<Principal, Token
     }
     let access = match found.len() {
         1 => found.remove(0),
-        0 => return Err(reject("it carries no access claim (`user`, `org` or `access_all_areas`)")),
+        0 => {
+            return Err(reject(
+                "it carries no access claim (`user`, `org` or `access_all_areas`)",
+            ))
+        }
         _ => return Err(reject("it carries more than one access claim")),
     };
     let oauth_scopes = match claims.get("scope") {
@@ -234,7 +275,12 @@ fn principal_from_claims(claims: &Map<String, Value>) -> Result<Principal, Token
             Access::AllAreas => "all-areas".to_owned(),
         },
     };
-    Ok(Principal { access, oauth_scopes, subject, acting_user: None })
+    Ok(Principal {
+        access,
+        oauth_scopes,
+        subject,
+        acting_user: None,
+    })
 }
 
 #[cfg(test)]
@@ -252,7 +298,10 @@ mod tests {
         assert!(principal_from_claims(&claims(json!({"access_all_areas": true}))).is_ok());
         assert!(principal_from_claims(&claims(json!({}))).is_err());
         assert!(principal_from_claims(&claims(json!({"access_all_areas": false}))).is_err());
-        assert!(principal_from_claims(&claims(json!({"user": user, "access_all_areas": true}))).is_err());
+        assert!(
+            principal_from_claims(&claims(json!({"user": user, "access_all_areas": true})))
+                .is_err()
+        );
         assert!(principal_from_claims(&claims(json!({"access_all_areas": "true"}))).is_err());
         assert!(principal_from_claims(&claims(json!({"user": 5}))).is_err());
         assert!(principal_from_claims(&claims(json!({"org": user}))).is_err());
@@ -261,7 +310,9 @@ mod tests {
     #[test]
     fn minted_tokens_verify() {
         let keys = JwtKeys::hs256("a-test-secret-of-enough-length");
-        let token = keys.mint(&Access::AllAreas, "support:read", Duration::from_secs(60)).unwrap();
+        let token = keys
+            .mint(&Access::AllAreas, "support:read", Duration::from_secs(60))
+            .unwrap();
         let principal = keys.verify(&token).unwrap();
         assert_eq!(principal.access, Access::AllAreas);
         assert_eq!(principal.oauth_scopes, vec!["support:read".to_owned()]);

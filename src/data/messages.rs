@@ -37,7 +37,11 @@ pub async fn for_tickets(
 }
 
 /// The messages among `ids` whose ticket is in scope.
-pub async fn get_many(db: &DatabaseConnection, scope: &Scope, ids: &[String]) -> AppResult<Vec<Model>> {
+pub async fn get_many(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> AppResult<Vec<Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -17,7 +17,10 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(access: Access, acting_user: Option<UserId>) -> Self {
-        Self { access, acting_user }
+        Self {
+            access,
+            acting_user,
+        }
     }
 
     /// Everything, for operator tools (`seed`, demo tokens). Never built from a request
@@ -57,14 +60,19 @@ impl Scope {
     pub fn user_condition(&self) -> Condition {
         let mut condition = Condition::all();
         match &self.access {
-            Access::User(id) => condition = condition.add(Expr::col((user::Entity, user::Column::Id)).eq(id.as_str())),
+            Access::User(id) => {
+                condition =
+                    condition.add(Expr::col((user::Entity, user::Column::Id)).eq(id.as_str()))
+            }
             Access::Org(org) => {
-                condition = condition.add(Expr::col((user::Entity, user::Column::OrganizationId)).eq(org.as_str()))
+                condition = condition
+                    .add(Expr::col((user::Entity, user::Column::OrganizationId)).eq(org.as_str()))
             }
             Access::AllAreas => {}
         }
         if let Some(acting) = &self.acting_user {
-            condition = condition.add(Expr::col((user::Entity, user::Column::Id)).eq(acting.as_str()));
+            condition =
+                condition.add(Expr::col((user::Entity, user::Column::Id)).eq(acting.as_str()));
         }
         condition
     }

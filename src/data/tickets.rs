@@ -34,7 +34,10 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn of(ticket: &Model) -> Self {
-        Self { created_at: ticket.created_at, id: ticket.id.clone() }
+        Self {
+            created_at: ticket.created_at,
+            id: ticket.id.clone(),
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -43,12 +46,17 @@ impl Cursor {
     }
 
     pub fn decode(value: &str) -> Option<Self> {
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).ok()?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(value)
+            .ok()?;
         let raw = String::from_utf8(raw).ok()?;
         let (micros, id) = raw.split_once(':')?;
         let created_at = Utc.timestamp_micros(micros.parse().ok()?).single()?;
         TicketId::parse(id).ok()?;
-        Some(Self { created_at, id: id.to_owned() })
+        Some(Self {
+            created_at,
+            id: id.to_owned(),
+        })
     }
 }
 
@@ -74,7 +82,11 @@ pub struct TicketPage {
 }
 
 /// The scope and the filter, as one condition.
-pub fn visible(db: &DatabaseConnection, scope: &Scope, filter: Option<&TicketFilter>) -> AppResult<Condition> {
+pub fn visible(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: Option<&TicketFilter>,
+) -> AppResult<Condition> {
     let mut condition = scope.ticket_condition();
     if let Some(filter) = filter {
         condition = condition.add(filter.condition(db.get_database_backend())?);
@@ -83,21 +95,43 @@ pub fn visible(db: &DatabaseConnection, scope: &Scope, filter: Option<&TicketFil
 }
 
 /// One ticket, if it exists and is in scope.
-pub async fn get(db: &DatabaseConnection, scope: &Scope, id: &TicketId) -> AppResult<Option<Model>> {
-    Ok(Ticket::find_by_id(id.as_str()).filter(scope.ticket_condition()).one(db).await?)
+pub async fn get(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    id: &TicketId,
+) -> AppResult<Option<Model>> {
+    Ok(Ticket::find_by_id(id.as_str())
+        .filter(scope.ticket_condition())
+        .one(db)
+        .await?)
 }
 
 /// The tickets among `ids` that are in scope.
-pub async fn get_many(db: &DatabaseConnection, scope: &Scope, ids: &[String]) -> AppResult<Vec<Model>> {
+pub async fn get_many(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> AppResult<Vec<Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(Ticket::find().filter(Column::Id.is_in(ids.iter().cloned())).filter(scope.ticket_condition()).all(db).await?)
+    Ok(Ticket::find()
+        .filter(Column::Id.is_in(ids.iter().cloned()))
+        .filter(scope.ticket_condition())
+        .all(db)
+        .await?)
 }
 
 /// How many tickets are in scope and match the filter.
-pub async fn count(db: &DatabaseConnection, scope: &Scope, filter: Option<&TicketFilter>) -> AppResult<u64> {
-    Ok(Ticket::find().filter(visible(db, scope, filter)?).count(db).await?)
+pub async fn count(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: Option<&TicketFilter>,
+) -> AppResult<u64> {
+    Ok(Ticket::find()
+        .filter(visible(db, scope, filter)?)
+        .count(db)
+        .await?)
 }
 
 fn keyset(descending: bool, cursor: &Cursor) -> Condition {
@@ -106,11 +140,19 @@ fn keyset(descending: bool, cursor: &Cursor) -> Condition {
     if descending {
         Condition::any()
             .add(created.clone().lt(cursor.created_at))
-            .add(Condition::all().add(created.eq(cursor.created_at)).add(id.lt(cursor.id.clone())))
+            .add(
+                Condition::all()
+                    .add(created.eq(cursor.created_at))
+                    .add(id.lt(cursor.id.clone())),
+            )
     } else {
         Condition::any()
             .add(created.clone().gt(cursor.created_at))
-            .add(Condition::all().add(created.eq(cursor.created_at)).add(id.gt(cursor.id.clone())))
+            .add(
+                Condition::all()
+                    .add(created.eq(cursor.created_at))
+                    .add(id.gt(cursor.id.clone())),
+            )
     }
 }
 
@@ -132,7 +174,11 @@ pub async fn page(
     }
     // Reading from the end of the range means reading in reverse list order.
     let read_descending = list_descending != spec.from_end;
-    let order = if read_descending { Order::Desc } else { Order::Asc };
+    let order = if read_descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
     let mut rows = Ticket::find()
         .filter(condition)
         .order_by(Column::CreatedAt, order.clone())
@@ -144,9 +190,17 @@ pub async fn page(
     rows.truncate(spec.limit as usize);
     if spec.from_end {
         rows.reverse();
-        Ok(TicketPage { tickets: rows, has_next: spec.before.is_some(), has_previous: more })
+        Ok(TicketPage {
+            tickets: rows,
+            has_next: spec.before.is_some(),
+            has_previous: more,
+        })
     } else {
-        Ok(TicketPage { tickets: rows, has_next: more, has_previous: spec.after.is_some() })
+        Ok(TicketPage {
+            tickets: rows,
+            has_next: more,
+            has_previous: spec.after.is_some(),
+        })
     }
 }
 
@@ -169,10 +223,18 @@ impl CategorizationUpdate {
 
     fn apply(&self, current: Categorization) -> Categorization {
         Categorization {
-            human_verified_category: self.human_verified_category.unwrap_or(current.human_verified_category),
-            human_verified_subcategory: self.human_verified_subcategory.unwrap_or(current.human_verified_subcategory),
-            ai_generated_category: self.ai_generated_category.unwrap_or(current.ai_generated_category),
-            ai_generated_subcategory: self.ai_generated_subcategory.unwrap_or(current.ai_generated_subcategory),
+            human_verified_category: self
+                .human_verified_category
+                .unwrap_or(current.human_verified_category),
+            human_verified_subcategory: self
+                .human_verified_subcategory
+                .unwrap_or(current.human_verified_subcategory),
+            ai_generated_category: self
+                .ai_generated_category
+                .unwrap_or(current.ai_generated_category),
+            ai_generated_subcategory: self
+                .ai_generated_subcategory
+                .unwrap_or(current.ai_generated_subcategory),
         }
     }
 }
@@ -191,10 +253,16 @@ pub async fn categorize(
     changed_by: &str,
 ) -> AppResult<Model> {
     if update.is_empty() {
-        return Err(AppError::bad_input("The input sets no categorization field."));
+        return Err(AppError::bad_input(
+            "The input sets no categorization field.",
+        ));
     }
     let txn = db.begin().await?;
-    let current = Ticket::find_by_id(id.as_str()).filter(scope.ticket_condition()).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let current = Ticket::find_by_id(id.as_str())
+        .filter(scope.ticket_condition())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if let Some(expected) = expected_version {
         if expected != current.version {
             return Err(AppError::Conflict(format!(
@@ -211,10 +279,22 @@ pub async fn categorize(
     }
     let version = current.version + 1;
     let result = Ticket::update_many()
-        .col_expr(Column::HumanVerifiedCategory, Expr::value(after.human_verified_category.map(|c| c.as_str())))
-        .col_expr(Column::HumanVerifiedSubcategory, Expr::value(after.human_verified_subcategory.map(|c| c.as_str())))
-        .col_expr(Column::AiGeneratedCategory, Expr::value(after.ai_generated_category.map(|c| c.as_str())))
-        .col_expr(Column::AiGeneratedSubcategory, Expr::value(after.ai_generated_subcategory.map(|c| c.as_str())))
+        .col_expr(
+            Column::HumanVerifiedCategory,
+            Expr::value(after.human_verified_category.map(|c| c.as_str())),
+        )
+        .col_expr(
+            Column::HumanVerifiedSubcategory,
+            Expr::value(after.human_verified_subcategory.map(|c| c.as_str())),
+        )
+        .col_expr(
+            Column::AiGeneratedCategory,
+            Expr::value(after.ai_generated_category.map(|c| c.as_str())),
+        )
+        .col_expr(
+            Column::AiGeneratedSubcategory,
+            Expr::value(after.ai_generated_subcategory.map(|c| c.as_str())),
+        )
         .col_expr(Column::Version, Expr::value(version))
         .filter(Column::Id.eq(id.as_str()))
         .filter(Column::Version.eq(current.version))
@@ -222,9 +302,12 @@ pub async fn categorize(
         .exec(&txn)
         .await?;
     if result.rows_affected != 1 {
-        return Err(AppError::Conflict("The ticket was changed by someone else at the same time; read it again.".into()));
+        return Err(AppError::Conflict(
+            "The ticket was changed by someone else at the same time; read it again.".into(),
+        ));
     }
-    let to_json = |c: &Categorization| serde_json::to_value(c).map_err(|e| AppError::Internal(e.to_string()));
+    let to_json =
+        |c: &Categorization| serde_json::to_value(c).map_err(|e| AppError::Internal(e.to_string()));
     categorization_change::ActiveModel {
         id: Set(ChangeId::generate().into_string()),
         ticket_id: Set(current.id.clone()),
@@ -236,7 +319,10 @@ pub async fn categorize(
     }
     .insert(&txn)
     .await?;
-    let updated = Ticket::find_by_id(id.as_str()).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let updated = Ticket::find_by_id(id.as_str())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -266,7 +352,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let cursor = Cursor { created_at: Utc.timestamp_micros(1_700_000_000_123_456).unwrap(), id: "tick01HN2NJ9NMRZBXT1H6FT9N7735".into() };
+        let cursor = Cursor {
+            created_at: Utc.timestamp_micros(1_700_000_000_123_456).unwrap(),
+            id: "tick01HN2NJ9NMRZBXT1H6FT9N7735".into(),
+        };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not a cursor"), None);
         assert_eq!(Cursor::decode(""), None);

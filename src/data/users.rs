@@ -9,11 +9,19 @@ use crate::auth::Access;
 use crate::error::AppResult;
 
 /// The users among `ids` that are in scope.
-pub async fn get_many(db: &DatabaseConnection, scope: &Scope, ids: &[String]) -> AppResult<Vec<user::Model>> {
+pub async fn get_many(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> AppResult<Vec<user::Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().cloned())).filter(scope.user_condition()).all(db).await?)
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().cloned()))
+        .filter(scope.user_condition())
+        .all(db)
+        .await?)
 }
 
 /// The organizations among `ids` that have a user in scope (all of them for all-areas).
@@ -25,7 +33,8 @@ pub async fn organizations(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = organization::Entity::find().filter(organization::Column::Id.is_in(ids.iter().cloned()));
+    let mut query =
+        organization::Entity::find().filter(organization::Column::Id.is_in(ids.iter().cloned()));
     if *scope.access() != Access::AllAreas || scope != &Scope::all_areas() {
         let visible_orgs = Query::select()
             .column(user::Column::OrganizationId)

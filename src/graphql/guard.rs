@@ -16,6 +16,7 @@ impl Guard for Needs {
 
 /// The caller of this request, or UNAUTHENTICATED.
 pub fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal, AppError> {
-    ctx.data_opt::<Principal>()
-        .ok_or_else(|| AppError::Unauthenticated("Authentication credentials were not provided.".into()))
+    ctx.data_opt::<Principal>().ok_or_else(|| {
+        AppError::Unauthenticated("Authentication credentials were not provided.".into())
+    })
 }

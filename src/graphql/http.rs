@@ -3,7 +3,9 @@
 //! aliases, and no mutations over GET.
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -23,7 +25,9 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = async_graphql::Response::from_errors(vec![err]);
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }
@@ -36,9 +40,12 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
         .iter()
         .map(|item| match &item.node {
             Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, doc, depth + 1)
+                usize::from(f.node.alias.is_some())
+                    + count_aliases(&f.node.selection_set.node, doc, depth + 1)
             }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node, doc, depth + 1),
+            Selection::InlineFragment(f) => {
+                count_aliases(&f.node.selection_set.node, doc, depth + 1)
+            }
             Selection::FragmentSpread(s) => doc
                 .fragments
                 .get(&s.node.fragment_name.node)
@@ -51,20 +58,31 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
 /// What the executor does not check itself: aliases per operation, and (for GET) that the
 /// operation is not a mutation. Unparsable queries are left to the executor to report.
 fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Response> {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return Ok(()) };
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return Ok(());
+    };
     let operations: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![op],
         DocumentOperations::Multiple(ops) => match &request.operation_name {
-            Some(name) => ops.iter().filter(|(n, _)| n.as_str() == name).map(|(_, op)| op).collect(),
+            Some(name) => ops
+                .iter()
+                .filter(|(n, _)| n.as_str() == name)
+                .map(|(_, op)| op)
+                .collect(),
             None => ops.values().collect(),
         },
     };
     let max_aliases = state.config.graphql.graphql_max_aliases;
     for op in operations {
         if via_get && op.node.ty == OperationType::Mutation {
-            let mut response =
-                error_response(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "Mutations must be sent with POST.");
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "BAD_REQUEST",
+                "Mutations must be sent with POST.",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
             return Err(response);
         }
         let aliases = count_aliases(&op.node.selection_set.node, &doc, 0);
@@ -72,7 +90,9 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Re
             return Err(error_response(
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
-                &format!("The operation uses {aliases} aliases; at most {max_aliases} are allowed."),
+                &format!(
+                    "The operation uses {aliases} aliases; at most {max_aliases} are allowed."
+                ),
             ));
         }
     }
@@ -95,24 +115,37 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
     for mut request in requests {
         request = request.data(state.db.clone());
         if let Some(p) = &principal {
-            request = request.data(Loaders::new(state.db.clone(), p.scope())).data(p.clone());
+            request = request
+                .data(Loaders::new(state.db.clone(), p.scope()))
+                .data(p.clone());
         }
         prepared.push(request);
     }
     let single = prepared.len() == 1;
     let response = if single {
         let Some(request) = prepared.pop() else {
-            return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "The batch is empty.");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "The batch is empty.",
+            );
         };
         BatchResponse::Single(state.schema.execute(request).await)
     } else {
-        BatchResponse::Batch(futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await)
+        BatchResponse::Batch(
+            futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await,
+        )
     };
     let unauthenticated = principal.is_none() && response_has_code(&response, "UNAUTHENTICATED");
-    let status = if unauthenticated { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let status = if unauthenticated {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
     let mut http = (status, axum::Json(response)).into_response();
     if unauthenticated {
-        http.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        http.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     http
 }
@@ -120,7 +153,11 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
 fn response_has_code(response: &BatchResponse, code: &str) -> bool {
     let one = |r: &async_graphql::Response| {
         r.errors.iter().any(|e| {
-            e.extensions.as_ref().and_then(|x| x.get("code")).map(|v| *v == async_graphql::Value::from(code)).unwrap_or(false)
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .map(|v| *v == async_graphql::Value::from(code))
+                .unwrap_or(false)
         })
     };
     match response {
@@ -134,12 +171,19 @@ fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<mime::Mime>().ok())
-        .map(|m| m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)))
+        .map(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        })
         .unwrap_or(false)
 }
 
 /// `POST /graphql` with a JSON body: one operation or a batch.
-pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !is_json(&headers) {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -166,7 +210,10 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
         return error_response(
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
-            &format!("A batch holds 1 to {max_batch} operations; this one holds {}.", requests.len()),
+            &format!(
+                "A batch holds 1 to {max_batch} operations; this one holds {}.",
+                requests.len()
+            ),
         );
     }
     for request in requests {
@@ -178,17 +225,32 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")).unwrap_or(false)
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.contains("text/html"))
+        .unwrap_or(false)
 }
 
 /// `GET /graphql`: a query in the query string, or GraphiQL for a browser.
-pub async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let query = query.unwrap_or_default();
     if query.is_empty() || (wants_html(&headers) && !query.contains("query=")) {
         if !state.config.graphql.graphiql {
-            return error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is disabled; POST queries to /graphql.");
+            return error_response(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "GraphiQL is disabled; POST queries to /graphql.",
+            );
         }
-        let page = GraphiQLSource::build().endpoint("/graphql").title("ticket-gateway GraphiQL").finish();
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("ticket-gateway GraphiQL")
+            .finish();
         return Html(page).into_response();
     }
     let request = match async_graphql::http::parse_query_string(&query) {
@@ -206,4 +268,3 @@ pub async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQ
     }
     execute(&state, &headers, BatchRequest::Single(request)).await
 }
-

@@ -26,7 +26,9 @@ pub struct Source {
     pub scope: Scope,
 }
 
-fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
+fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
+    inner: T,
+) -> DataLoader<T> {
     DataLoader::new(inner, tokio::spawn).delay(BATCH_DELAY)
 }
 
@@ -58,7 +60,9 @@ impl Loader<String> for UserLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let rows = users::get_many(&self.0.db, &self.0.scope, keys).await.map_err(Arc::new)?;
+        let rows = users::get_many(&self.0.db, &self.0.scope, keys)
+            .await
+            .map_err(Arc::new)?;
         Ok(rows.into_iter().map(|u| (u.id.clone(), u)).collect())
     }
 }
@@ -71,7 +75,9 @@ impl Loader<String> for OrganizationLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let rows = users::organizations(&self.0.db, &self.0.scope, keys).await.map_err(Arc::new)?;
+        let rows = users::organizations(&self.0.db, &self.0.scope, keys)
+            .await
+            .map_err(Arc::new)?;
         Ok(rows.into_iter().map(|o| (o.id.clone(), o)).collect())
     }
 }
@@ -90,17 +96,31 @@ impl Loader<MessagesKey> for MessagesLoader {
     type Value = Vec<support_ticket_message::Model>;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[MessagesKey]) -> Result<HashMap<MessagesKey, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[MessagesKey],
+    ) -> Result<HashMap<MessagesKey, Self::Value>, Self::Error> {
         let mut by_filter: HashMap<&MessageFilter, Vec<String>> = HashMap::new();
         for key in keys {
-            by_filter.entry(&key.filter).or_default().push(key.ticket_id.clone());
+            by_filter
+                .entry(&key.filter)
+                .or_default()
+                .push(key.ticket_id.clone());
         }
         let mut out = HashMap::new();
         for (filter, ids) in by_filter {
-            let mut found = messages::for_tickets(&self.0.db, &self.0.scope, &ids, filter).await.map_err(Arc::new)?;
+            let mut found = messages::for_tickets(&self.0.db, &self.0.scope, &ids, filter)
+                .await
+                .map_err(Arc::new)?;
             for id in ids {
                 let list = found.remove(&id).unwrap_or_default();
-                out.insert(MessagesKey { ticket_id: id, filter: filter.clone() }, list);
+                out.insert(
+                    MessagesKey {
+                        ticket_id: id,
+                        filter: filter.clone(),
+                    },
+                    list,
+                );
             }
         }
         Ok(out)
@@ -115,8 +135,11 @@ impl Loader<String> for HistoryLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let rows = tickets::history(&self.0.db, &self.0.scope, keys).await.map_err(Arc::new)?;
-        let mut out: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        let rows = tickets::history(&self.0.db, &self.0.scope, keys)
+            .await
+            .map_err(Arc::new)?;
+        let mut out: HashMap<String, Self::Value> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for row in rows {
             out.entry(row.ticket_id.clone()).or_default().push(row);
         }

@@ -39,7 +39,8 @@ pub fn sdl() -> String {
 }
 
 fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, AppError> {
-    ctx.data::<DatabaseConnection>().map_err(|e| AppError::Internal(e.message))
+    ctx.data::<DatabaseConnection>()
+        .map_err(|e| AppError::Internal(e.message))
 }
 
 fn scope(ctx: &Context<'_>) -> Result<Scope, AppError> {

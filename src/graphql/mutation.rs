@@ -70,8 +70,17 @@ impl Mutation {
     ) -> Result<CategorizeTicketPayload> {
         let id = TicketId::parse(&id).map_err(|_| AppError::NotFound)?;
         let who = principal(ctx)?.subject.clone();
-        let updated =
-            tickets::categorize(db(ctx)?, &scope(ctx)?, &id, &input.update(), input.expected_version, &who).await?;
-        Ok(CategorizeTicketPayload { ticket: Ticket(updated) })
+        let updated = tickets::categorize(
+            db(ctx)?,
+            &scope(ctx)?,
+            &id,
+            &input.update(),
+            input.expected_version,
+            &who,
+        )
+        .await?;
+        Ok(CategorizeTicketPayload {
+            ticket: Ticket(updated),
+        })
     }
 }

@@ -37,12 +37,17 @@ pub fn page_spec(
         if (1..=MAX_PAGE_SIZE).contains(&n) {
             Ok(n as u64)
         } else {
-            Err(AppError::bad_field(name, format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}")))
+            Err(AppError::bad_field(
+                name,
+                format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
+            ))
         }
     };
     let cursor = |name: &str, value: Option<String>| match value {
         None => Ok(None),
-        Some(v) => Cursor::decode(&v).map(Some).ok_or_else(|| AppError::bad_field(name, "is not a cursor of this list")),
+        Some(v) => Cursor::decode(&v)
+            .map(Some)
+            .ok_or_else(|| AppError::bad_field(name, "is not a cursor of this list")),
     };
     let after = cursor("after", after)?;
     let before = cursor("before", before)?;
@@ -51,7 +56,13 @@ pub fn page_spec(
         (Some(n), None) => (size("first", n)?, false),
         (None, None) => (DEFAULT_PAGE_SIZE as u64, false),
     };
-    Ok(PageSpec { order, after, before, limit, from_end })
+    Ok(PageSpec {
+        order,
+        after,
+        before,
+        limit,
+        from_end,
+    })
 }
 
 #[Object]
@@ -59,7 +70,9 @@ impl TicketQuery {
     /// One ticket by id; null when it does not exist or is outside what the token may see.
     #[graphql(guard = "Needs(OAuthScope::Read)")]
     async fn ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Ticket>> {
-        let Ok(id) = TicketId::parse(&id) else { return Ok(None) };
+        let Ok(id) = TicketId::parse(&id) else {
+            return Ok(None);
+        };
         Ok(tickets::get(db(ctx)?, &scope(ctx)?, &id).await?.map(Ticket))
     }
 
@@ -84,7 +97,11 @@ impl TicketQuery {
         let db = db(ctx)?;
         let scope = scope(ctx)?;
         let page = tickets::page(db, &scope, filter.as_ref(), &spec).await?;
-        Ok(TicketConnection { page, scope, filter })
+        Ok(TicketConnection {
+            page,
+            scope,
+            filter,
+        })
     }
 
     /// Any ticket (`tick…`), message (`tmsg…`) or user (`user…`) by global id; null when it
@@ -94,7 +111,9 @@ impl TicketQuery {
         let db = db(ctx)?;
         let scope = scope(ctx)?;
         if let Ok(id) = TicketId::parse(&id) {
-            return Ok(tickets::get(db, &scope, &id).await?.map(|t| Node::Ticket(Ticket(t))));
+            return Ok(tickets::get(db, &scope, &id)
+                .await?
+                .map(|t| Node::Ticket(Ticket(t))));
         }
         if let Ok(id) = MessageId::parse(&id) {
             let found = messages::get_many(db, &scope, &[id.into_string()]).await?;
@@ -166,7 +185,11 @@ impl TicketEdge {
 impl TicketConnection {
     /// The tickets of this page with their cursors.
     async fn edges(&self) -> Vec<TicketEdge> {
-        self.page.tickets.iter().map(|t| TicketEdge { node: t.clone() }).collect()
+        self.page
+            .tickets
+            .iter()
+            .map(|t| TicketEdge { node: t.clone() })
+            .collect()
     }
 
     /// The tickets of this page.

@@ -125,39 +125,83 @@ impl Ticket {
 
     /// The user who raised the ticket; null for tickets from channels without an account.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = &self.0.user_id else { return Ok(None) };
-        let found = loaders(ctx)?.users.load_one(id.clone()).await.map_err(loader_error)?;
+        let Some(id) = &self.0.user_id else {
+            return Ok(None);
+        };
+        let found = loaders(ctx)?
+            .users
+            .load_one(id.clone())
+            .await
+            .map_err(loader_error)?;
         Ok(found.map(User))
     }
 
     /// The conversation, ordered by position (0 is the first message).
     #[graphql(complexity = "10 * child_complexity")]
-    async fn messages(&self, ctx: &Context<'_>, filter: Option<MessageFilter>) -> Result<Vec<Message>> {
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MessageFilter>,
+    ) -> Result<Vec<Message>> {
         let filter = filter.unwrap_or_default();
         filter.condition()?;
-        let key = MessagesKey { ticket_id: self.0.id.clone(), filter };
-        let found = loaders(ctx)?.messages.load_one(key).await.map_err(loader_error)?;
+        let key = MessagesKey {
+            ticket_id: self.0.id.clone(),
+            filter,
+        };
+        let found = loaders(ctx)?
+            .messages
+            .load_one(key)
+            .await
+            .map_err(loader_error)?;
         Ok(found.unwrap_or_default().into_iter().map(Message).collect())
     }
 
     /// One message of this ticket, by id; null when it is not a message of this ticket.
     async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Message>> {
-        let key = MessagesKey { ticket_id: self.0.id.clone(), filter: MessageFilter::default() };
-        let found = loaders(ctx)?.messages.load_one(key).await.map_err(loader_error)?;
-        Ok(found.unwrap_or_default().into_iter().find(|m| m.id == id.as_str()).map(Message))
+        let key = MessagesKey {
+            ticket_id: self.0.id.clone(),
+            filter: MessageFilter::default(),
+        };
+        let found = loaders(ctx)?
+            .messages
+            .load_one(key)
+            .await
+            .map_err(loader_error)?;
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .find(|m| m.id == id.as_str())
+            .map(Message))
     }
 
     /// Every change of this ticket's categorization, oldest first.
     #[graphql(complexity = "5 * child_complexity")]
     async fn categorization_history(&self, ctx: &Context<'_>) -> Result<Vec<CategorizationChange>> {
-        let found = loaders(ctx)?.history.load_one(self.0.id.clone()).await.map_err(loader_error)?;
-        Ok(found.unwrap_or_default().into_iter().map(CategorizationChange).collect())
+        let found = loaders(ctx)?
+            .history
+            .load_one(self.0.id.clone())
+            .await
+            .map_err(loader_error)?;
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .map(CategorizationChange)
+            .collect())
     }
 }
 
 /// The tags of a ticket as strings; non-string entries are skipped.
 pub fn tags_of(ticket: &support_ticket::Model) -> Vec<String> {
-    ticket.tags.as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    ticket
+        .tags
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A message within a support ticket conversation.
@@ -228,8 +272,14 @@ impl User {
 
     /// The organization the user belongs to, if any.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        let Some(id) = &self.0.organization_id else { return Ok(None) };
-        let found = loaders(ctx)?.organizations.load_one(id.clone()).await.map_err(loader_error)?;
+        let Some(id) = &self.0.organization_id else {
+            return Ok(None);
+        };
+        let found = loaders(ctx)?
+            .organizations
+            .load_one(id.clone())
+            .await
+            .map_err(loader_error)?;
         Ok(found.map(Organization))
     }
 }
@@ -278,7 +328,9 @@ impl From<support_ticket::Categorization> for CategorizationSnapshot {
 pub struct CategorizationChange(pub categorization_change::Model);
 
 fn snapshot(value: &serde_json::Value) -> CategorizationSnapshot {
-    serde_json::from_value::<support_ticket::Categorization>(value.clone()).map(Into::into).unwrap_or_default()
+    serde_json::from_value::<support_ticket::Categorization>(value.clone())
+        .map(Into::into)
+        .unwrap_or_default()
 }
 
 #[Object]
@@ -339,10 +391,19 @@ pub struct Categories {
 impl Categories {
     pub fn all() -> Self {
         Self {
-            categories: Category::ALL.iter().map(|&c| CategoryOption { value: c, label: c.label().to_owned() }).collect(),
+            categories: Category::ALL
+                .iter()
+                .map(|&c| CategoryOption {
+                    value: c,
+                    label: c.label().to_owned(),
+                })
+                .collect(),
             subcategories: Subcategory::ALL
                 .iter()
-                .map(|&c| SubcategoryOption { value: c, label: c.label().to_owned() })
+                .map(|&c| SubcategoryOption {
+                    value: c,
+                    label: c.label().to_owned(),
+                })
                 .collect(),
         }
     }

@@ -1,0 +1,357 @@
+//! The one test helper: a fresh, migrated database per test (SQLite in memory, and a fresh
+//! PostgreSQL database when `TEST_DATABASE_URL` is set), the router on top of it, tokens,
+//! requests sent in-process with `oneshot`, and builders for the data each test needs.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
+use entity::{organization, support_ticket, support_ticket_message, user, MessageType};
+use http_body_util::BodyExt;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
+use serde_json::{json, Value};
+use ticket_gateway::auth::{Access, JwtKeys};
+use ticket_gateway::config::{AppConfig, GraphqlSettings};
+use ticket_gateway::ids::{MessageId, OrgId, TicketId, UserId};
+use ticket_gateway::startup::{router, AppState};
+
+pub const SECRET: &str = "test-secret-that-is-long-enough";
+pub const BASE_URL: &str = "http://gateway.test";
+pub const READ: &str = "support:read";
+pub const READ_WRITE: &str = "support:read support:write";
+
+pub struct TestApp {
+    pub db: DatabaseConnection,
+    pub router: Router,
+    pub keys: JwtKeys,
+    pub backend: &'static str,
+    statements: Arc<AtomicUsize>,
+    clock: AtomicI64,
+}
+
+/// A response, with its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Runs `test` on SQLite, then on PostgreSQL when `TEST_DATABASE_URL` is set.
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    each_backend_with(GraphqlSettings::default(), test).await
+}
+
+/// [`each_backend`] with non-default GraphQL settings.
+pub async fn each_backend_with<F, Fut>(settings: GraphqlSettings, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = connect("sqlite::memory:").await;
+    test(TestApp::new(db, "sqlite", settings.clone())).await;
+    if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") {
+        let (db, name) = fresh_postgres(&admin_url).await;
+        test(TestApp::new(db.clone(), "postgres", settings)).await;
+        let _ = db.close().await;
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+    }
+}
+
+async fn connect(url: &str) -> DatabaseConnection {
+    let db = ticket_gateway::db::connect(url).await.expect("connect");
+    ticket_gateway::db::migrate(&db).await.expect("migrate");
+    db
+}
+
+/// A new, empty, migrated database beside the one `TEST_DATABASE_URL` names.
+pub async fn fresh_postgres(admin_url: &str) -> (DatabaseConnection, String) {
+    let name = format!("tg_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create database");
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    (connect(url.as_str()).await, name)
+}
+
+impl TestApp {
+    pub fn new(db: DatabaseConnection, backend: &'static str, settings: GraphqlSettings) -> Self {
+        Self::with_keys(db, backend, settings, JwtKeys::hs256(SECRET))
+    }
+
+    /// The same database behind a router that verifies tokens with `keys`.
+    pub fn rekeyed(&self, keys: JwtKeys) -> Self {
+        Self::with_keys(
+            self.db.clone(),
+            self.backend,
+            GraphqlSettings::default(),
+            keys,
+        )
+    }
+
+    pub fn with_keys(
+        mut db: DatabaseConnection,
+        backend: &'static str,
+        settings: GraphqlSettings,
+        keys: JwtKeys,
+    ) -> Self {
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let config = AppConfig::new(BASE_URL, settings).expect("config");
+        let router = router(AppState::new(db.clone(), keys.clone(), config));
+        Self {
+            db,
+            router,
+            keys,
+            backend,
+            statements,
+            clock: AtomicI64::new(0),
+        }
+    }
+
+    /// SQL statements run since the last reset.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    pub fn reset_statements(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+    }
+
+    pub fn token(&self, access: Access, scope: &str) -> String {
+        self.keys
+            .mint(&access, scope, Duration::from_secs(600))
+            .expect("mint")
+    }
+
+    pub fn all_areas(&self) -> String {
+        self.token(Access::AllAreas, READ_WRITE)
+    }
+
+    pub fn user_token(&self, user: &UserId, scope: &str) -> String {
+        self.token(Access::User(user.clone()), scope)
+    }
+
+    pub fn org_token(&self, org: &OrgId, scope: &str) -> String {
+        self.token(Access::Org(org.clone()), scope)
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        use tower::ServiceExt;
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// A GraphQL POST with an optional token.
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> TestResponse {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/graphql")
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        self.send(
+            request
+                .body(Body::from(
+                    json!({ "query": query, "variables": variables }).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// A GET with an optional token and extra headers.
+    pub async fn get(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder().method(Method::GET).uri(path);
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// A distinct, increasing instant per call, so tests that insert rows get a stable order.
+    pub fn tick(&self) -> DateTime<Utc> {
+        let n = self.clock.fetch_add(1, Ordering::SeqCst);
+        Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(n)
+    }
+
+    pub async fn org(&self) -> OrgId {
+        let id = OrgId::generate();
+        organization::ActiveModel {
+            id: Set(id.to_string()),
+            name: Set(format!("Org {id}")),
+            created_at: Set(self.tick()),
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert organization");
+        id
+    }
+
+    pub async fn user(&self, org: Option<&OrgId>) -> UserId {
+        let id = UserId::generate();
+        user::ActiveModel {
+            id: Set(id.to_string()),
+            organization_id: Set(org.map(|o| o.to_string())),
+            email: Set(format!("{}@example.com", id.as_str().to_lowercase())),
+            full_name: Set(format!("User {id}")),
+            joined_at: Set(self.tick()),
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert user");
+        id
+    }
+
+    /// A plain ticket; `edit` adjusts any field before it is inserted.
+    pub async fn ticket_with(
+        &self,
+        user: Option<&UserId>,
+        edit: impl FnOnce(&mut support_ticket::ActiveModel),
+    ) -> TicketId {
+        let created = self.tick();
+        let id = TicketId::from_ulid(ulid::Ulid::from_parts(
+            created.timestamp_millis() as u64,
+            rand_bits(),
+        ));
+        let mut model = support_ticket::ActiveModel {
+            id: Set(id.to_string()),
+            user_id: Set(user.map(|u| u.to_string())),
+            external_ticket_id: Set(format!("ext-{id}")),
+            subject: Set(Some("Charger offline".into())),
+            status: Set(Some("Open".into())),
+            priority: Set(Some("Medium".into())),
+            source: Set(Some("Email".into())),
+            human_verified_category: Set(None),
+            human_verified_subcategory: Set(None),
+            ai_generated_category: Set(None),
+            ai_generated_subcategory: Set(None),
+            type_deprecated: Set(None),
+            tags: Set(json!([])),
+            conversation_summary: Set(None),
+            custom_fields: Set(json!({})),
+            attributes: Set(json!({})),
+            created_at: Set(created),
+            ticket_updated_at: Set(None),
+            resolved_at: Set(None),
+            version: Set(1),
+        };
+        edit(&mut model);
+        model.insert(&self.db).await.expect("insert ticket");
+        id
+    }
+
+    pub async fn ticket(&self, user: Option<&UserId>) -> TicketId {
+        self.ticket_with(user, |_| {}).await
+    }
+
+    pub async fn message(
+        &self,
+        ticket: &TicketId,
+        position: i32,
+        kind: MessageType,
+        at: DateTime<Utc>,
+    ) -> MessageId {
+        let id = MessageId::generate();
+        support_ticket_message::ActiveModel {
+            id: Set(id.to_string()),
+            ticket_id: Set(ticket.to_string()),
+            position: Set(position),
+            message_type: Set(kind),
+            message: Set(format!("message {position}")),
+            message_clean: Set(None),
+            created_at: Set(at),
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert message");
+        id
+    }
+}
+
+fn rand_bits() -> u128 {
+    ulid::Ulid::new().random()
+}
+
+/// The ids of a GraphQL connection's nodes, in order.
+pub fn node_ids(connection: &Value) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .map(|edges| {
+            edges
+                .iter()
+                .filter_map(|e| e["node"]["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `extensions.code` of the first GraphQL error.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}

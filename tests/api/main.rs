@@ -1,0 +1,7 @@
+//! API tests: every test runs through the router, on SQLite and (with `TEST_DATABASE_URL`)
+//! on PostgreSQL.
+
+mod access;
+mod foundation;
+mod graphql;
+mod helpers;
