@@ -320,13 +320,13 @@ impl TicketFilter {
 fn has_tag(backend: DbBackend, tag: &str) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => Expr::cust_with_values(
-            r#""support_ticket"."tags" @> $1"#,
+            r#""support_ticket"."tags" @> CAST($1 AS jsonb)"#,
             [sea_orm::Value::Json(Some(Box::new(serde_json::json!([
                 tag
             ]))))],
         ),
         _ => Expr::cust_with_values(
-            r#"EXISTS (SELECT 1 FROM json_each("support_ticket"."tags") WHERE json_each.value = $1)"#,
+            r#"EXISTS (SELECT 1 FROM json_each("support_ticket"."tags") WHERE json_each.value = ?)"#,
             [sea_orm::Value::from(tag.to_owned())],
         ),
     }

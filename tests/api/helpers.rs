@@ -216,24 +216,6 @@ impl TestApp {
         .await
     }
 
-    /// A GET with an optional token and extra headers.
-    pub async fn get(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        headers: &[(&str, &str)],
-    ) -> TestResponse {
-        let mut request = Request::builder().method(Method::GET).uri(path);
-        if let Some(t) = token {
-            request = request.header("authorization", format!("Bearer {t}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.send(request.body(Body::empty()).expect("request"))
-            .await
-    }
-
     /// A distinct, increasing instant per call, so tests that insert rows get a stable order.
     pub fn tick(&self) -> DateTime<Utc> {
         let n = self.clock.fetch_add(1, Ordering::SeqCst);
