@@ -1,8 +1,9 @@
 //! GraphQL API tests.
 
+use entity::MessageType;
 use serde_json::json;
 
-use crate::helpers::{each_backend, error_code, node_ids};
+use crate::helpers::{each_backend, error_code, node_ids, READ_WRITE};
 
 #[test]
 fn schema_graphql_matches_what_the_binary_prints() {
@@ -141,6 +142,38 @@ async fn tag_and_composed_filters_select_the_right_tickets() {
         assert_eq!(run(json!({ "not": { "tags": { "contains": "vip" } } })).await, vec![b.clone(), c.clone()]);
         let r = app.graphql(Some(&token), r#"{ tickets(filter: { createdAt: { gte: "2030-01-01T00:00:00Z", lte: "2020-01-01T00:00:00Z" } }) { totalCount } }"#, json!({})).await;
         assert_eq!(error_code(&r.body), Some("BAD_USER_INPUT"), "{}", r.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_page_of_tickets_with_messages_and_users_costs_the_same_statements_for_10_and_100() {
+    each_backend(|app| async move {
+        let org = app.org().await;
+        let mut users = Vec::new();
+        for _ in 0..5 {
+            users.push(app.user(Some(&org)).await);
+        }
+        for i in 0..100 {
+            let t = app.ticket(Some(&users[i % 5])).await;
+            for p in 0..3 {
+                let kind = if p == 0 { MessageType::InitialRequest } else { MessageType::CustomerResponse };
+                app.message(&t, p, kind, app.tick()).await;
+            }
+        }
+        let token = app.org_token(&org, READ_WRITE);
+        let mut counts = Vec::new();
+        for n in [10, 100] {
+            let q = format!(
+                "{{ tickets(first: {n}) {{ edges {{ node {{ id user {{ id organization {{ name }} }} messages {{ id }} categorizationHistory {{ version }} }} }} }} }}"
+            );
+            app.reset_statements();
+            let r = app.graphql(Some(&token), &q, json!({})).await;
+            assert_eq!(node_ids(&r.body["data"]["tickets"]).len(), n, "{}", r.text);
+            counts.push(app.statements());
+        }
+        // The page, users, organizations, messages and history: five, whatever the page size.
+        assert_eq!(counts, vec![5, 5], "{}: statements for 10 and 100 tickets", app.backend);
     })
     .await;
 }

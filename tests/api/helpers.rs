@@ -124,8 +124,14 @@ impl TestApp {
     ) -> Self {
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::SeqCst);
+            if std::env::var("TEST_LOG_SQL").is_ok() {
+                eprintln!(
+                    "SQL: {}",
+                    info.statement.sql.chars().take(120).collect::<String>()
+                );
+            }
         });
         let config = AppConfig::new(BASE_URL, settings).expect("config");
         let router = router(AppState::new(db.clone(), keys.clone(), config));
