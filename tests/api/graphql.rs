@@ -177,3 +177,188 @@ async fn a_page_of_tickets_with_messages_and_users_costs_the_same_statements_for
     })
     .await;
 }
+
+async fn raw(
+    app: &crate::helpers::TestApp,
+    method: &str,
+    uri: &str,
+    content_type: &str,
+    body: String,
+    token: &str,
+) -> crate::helpers::TestResponse {
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", content_type)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::from(body))
+        .expect("request");
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn http_conventions_get_queries_no_get_mutations_json_only_and_bounded_bodies() {
+    each_backend(|app| async move {
+        let token = app.all_areas();
+        let get = raw(&app, "GET", "/graphql?query=%7B%20tickets%20%7B%20totalCount%20%7D%20%7D", "application/json", String::new(), &token).await;
+        assert_eq!(get.status, 200, "{}", get.text);
+        assert_eq!(get.body["data"]["tickets"]["totalCount"], json!(0));
+        let mutation = "mutation%20%7B%20categorizeTicket(id%3A%20%22x%22%2C%20input%3A%20%7B%7D)%20%7B%20ticket%20%7B%20id%20%7D%20%7D%20%7D";
+        let get_mutation = raw(&app, "GET", &format!("/graphql?query={mutation}"), "application/json", String::new(), &token).await;
+        assert_eq!(get_mutation.status, 405, "{}", get_mutation.text);
+        let form = raw(&app, "POST", "/graphql", "text/plain", "{ tickets { totalCount } }".into(), &token).await;
+        assert_eq!(form.status, 415);
+        let not_json = raw(&app, "POST", "/graphql", "application/json", "{ tickets".into(), &token).await;
+        assert_eq!(not_json.status, 400);
+        assert_eq!(error_code(&not_json.body), Some("BAD_USER_INPUT"));
+        let huge = format!("{{\"query\":\"{{ tickets {{ totalCount }} }}\",\"x\":\"{}\"}}", "a".repeat(70 * 1024));
+        assert_eq!(raw(&app, "POST", "/graphql", "application/json", huge, &token).await.status, 413);
+        let html = app
+            .send(axum::http::Request::get("/graphql").header("accept", "text/html").body(axum::body::Body::empty()).unwrap())
+            .await;
+        assert_eq!(html.status, 200);
+        assert!(html.text.contains("graphiql"), "GraphiQL page");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_limit_accepts_its_bound_and_refuses_one_past_it() {
+    use ticket_gateway::config::GraphqlSettings;
+    let settings = GraphqlSettings {
+        graphql_max_depth: 4,
+        graphql_max_complexity: 61,
+        graphql_max_aliases: 2,
+        graphql_max_directives: 1,
+        graphql_max_batch: 2,
+        ..GraphqlSettings::default()
+    };
+    crate::helpers::each_backend_with(settings, |app| async move {
+        let token = app.all_areas();
+        let ok = |r: &crate::helpers::TestResponse| r.status == 200 && r.body["errors"].is_null();
+        // depth: tickets > edges > node > id is 4 levels; one more is refused.
+        assert!(ok(&app.graphql(Some(&token), "{ tickets(first: 1) { edges { node { id } } } }", json!({})).await));
+        assert!(!ok(&app.graphql(Some(&token), "{ tickets(first: 1) { edges { node { user { id } } } } }", json!({})).await));
+        // complexity: tickets weighs page size x selection (`nodes { id }` is 2), plus 1.
+        assert!(ok(&app.graphql(Some(&token), "{ tickets(first: 30) { nodes { id } } }", json!({})).await));
+        let past = app.graphql(Some(&token), "{ tickets(first: 31) { nodes { id } } }", json!({})).await;
+        assert!(!ok(&past), "{}", past.text);
+        // aliases
+        assert!(ok(&app.graphql(Some(&token), "{ a: categories { categories { value } } b: categories { categories { value } } }", json!({})).await));
+        let three = app.graphql(Some(&token), "{ a: categories { categories { value } } b: categories { categories { value } } c: categories { categories { value } } }", json!({})).await;
+        assert_eq!(three.status, 400);
+        assert_eq!(error_code(&three.body), Some("BAD_USER_INPUT"));
+        // directives per field
+        assert!(ok(&app.graphql(Some(&token), "{ categories @include(if: true) { categories { value } } }", json!({})).await));
+        assert!(!ok(&app.graphql(Some(&token), "{ categories @include(if: true) @skip(if: false) { categories { value } } }", json!({})).await));
+        // batch size
+        let one = json!({ "query": "{ categories { categories { value } } }" });
+        let batch = |n: usize| serde_json::Value::Array(vec![one.clone(); n]).to_string();
+        assert_eq!(raw(&app, "POST", "/graphql", "application/json", batch(2), &token).await.status, 200);
+        assert_eq!(raw(&app, "POST", "/graphql", "application/json", batch(3), &token).await.status, 400);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn introspection_and_graphiql_can_be_switched_off() {
+    use ticket_gateway::config::GraphqlSettings;
+    let settings = GraphqlSettings {
+        graphql_introspection: false,
+        graphiql: false,
+        ..GraphqlSettings::default()
+    };
+    crate::helpers::each_backend_with(settings, |app| async move {
+        let r = app
+            .graphql(
+                Some(&app.all_areas()),
+                "{ __schema { queryType { name } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.body["data"]["__schema"], json!(null), "{}", r.text);
+        let html = app
+            .send(
+                axum::http::Request::get("/graphql")
+                    .header("accept", "text/html")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(html.status, 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn node_resolves_tickets_messages_and_users_by_id() {
+    each_backend(|app| async move {
+        let user = app.user(None).await;
+        let ticket = app.ticket(Some(&user)).await;
+        let message = app
+            .message(&ticket, 0, MessageType::InitialRequest, app.tick())
+            .await;
+        let token = app.all_areas();
+        let q = "query($id: ID!) { node(id: $id) { __typename id } }";
+        for (id, kind) in [
+            (ticket.to_string(), "Ticket"),
+            (message.to_string(), "Message"),
+            (user.to_string(), "User"),
+        ] {
+            let r = app.graphql(Some(&token), q, json!({ "id": id })).await;
+            assert_eq!(
+                r.body["data"]["node"],
+                json!({ "__typename": kind, "id": id }),
+                "{}",
+                r.text
+            );
+        }
+        let r = app
+            .graphql(Some(&token), q, json!({ "id": "nonsense" }))
+            .await;
+        assert_eq!(r.body["data"]["node"], json!(null));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn of_two_racing_writers_with_the_same_expected_version_exactly_one_wins() {
+    each_backend(|app| async move {
+        let user = app.user(None).await;
+        let ticket = app.ticket(Some(&user)).await.to_string();
+        let token = app.all_areas();
+        let m = "mutation($id: ID!, $c: Category) { categorizeTicket(id: $id, input: { humanVerifiedCategory: $c, expectedVersion: 1 }) { ticket { version } } }";
+        let (a, b) = tokio::join!(
+            app.graphql(Some(&token), m, json!({ "id": ticket, "c": "CHARGER" })),
+            app.graphql(Some(&token), m, json!({ "id": ticket, "c": "VEHICLE" })),
+        );
+        let wins = [&a, &b].iter().filter(|r| r.body["errors"].is_null()).count();
+        assert_eq!(wins, 1, "{}: {} / {}", app.backend, a.text, b.text);
+        let loser = if a.body["errors"].is_null() { &b } else { &a };
+        assert_eq!(error_code(&loser.body), Some("CONFLICT"));
+        let history = app.graphql(Some(&token), "query($id: ID!) { ticket(id: $id) { version categorizationHistory { version } } }", json!({ "id": ticket })).await;
+        assert_eq!(history.body["data"]["ticket"]["version"], json!(2));
+        assert_eq!(history.body["data"]["ticket"]["categorizationHistory"].as_array().map(|a| a.len()), Some(1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cursors_stay_valid_when_newer_tickets_arrive() {
+    each_backend(|app| async move {
+        let user = app.user(None).await;
+        for _ in 0..4 {
+            app.ticket(Some(&user)).await;
+        }
+        let token = app.all_areas();
+        let q = "query($after: String) { tickets(first: 2, after: $after) { pageInfo { endCursor } edges { node { id } } } }";
+        let first = app.graphql(Some(&token), q, json!({})).await;
+        let cursor = first.body["data"]["tickets"]["pageInfo"]["endCursor"].clone();
+        let before = app.graphql(Some(&token), q, json!({ "after": cursor })).await;
+        app.ticket(Some(&user)).await; // newer than everything: lands before the cursor
+        let after = app.graphql(Some(&token), q, json!({ "after": cursor })).await;
+        assert_eq!(node_ids(&before.body["data"]["tickets"]), node_ids(&after.body["data"]["tickets"]));
+        assert_eq!(node_ids(&after.body["data"]["tickets"]).len(), 2);
+    })
+    .await;
+}
