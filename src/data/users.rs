@@ -5,7 +5,6 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::Scope;
-use crate::auth::Access;
 use crate::error::AppResult;
 
 /// The users among `ids` that are in scope.
@@ -35,7 +34,8 @@ pub async fn organizations(
     }
     let mut query =
         organization::Entity::find().filter(organization::Column::Id.is_in(ids.iter().cloned()));
-    if *scope.access() != Access::AllAreas || scope != &Scope::all_areas() {
+    // Unrestricted only for all-areas access that is not narrowed to one user.
+    if scope != &Scope::all_areas() {
         let visible_orgs = Query::select()
             .column(user::Column::OrganizationId)
             .from(user::Entity)
