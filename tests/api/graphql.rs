@@ -362,3 +362,97 @@ async fn cursors_stay_valid_when_newer_tickets_arrive() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn every_ticket_filter_field_and_the_message_filter_select_what_they_say() {
+    use chrono::TimeZone;
+    use entity::{Category, Subcategory};
+    use sea_orm::Set;
+    each_backend(|app| async move {
+        let (u1, u2) = (app.user(None).await, app.user(None).await);
+        let at = |d: u32| chrono::Utc.with_ymd_and_hms(2025, 3, d, 12, 0, 0).unwrap();
+        let a = app
+            .ticket_with(Some(&u1), |t| {
+                t.external_ticket_id = Set("FD-1".into());
+                t.priority = Set(Some("High".into()));
+                t.source = Set(Some("Phone".into()));
+                t.human_verified_category = Set(Some(Category::Charger));
+                t.human_verified_subcategory = Set(Some(Subcategory::HardwareIssue));
+                t.ai_generated_category = Set(Some(Category::Vehicle));
+                t.ai_generated_subcategory = Set(Some(Subcategory::TelematicsIssue));
+                t.created_at = Set(at(1));
+                t.resolved_at = Set(Some(at(2)));
+                t.ticket_updated_at = Set(Some(at(2)));
+            })
+            .await
+            .to_string();
+        let b = app
+            .ticket_with(Some(&u2), |t| {
+                t.priority = Set(None);
+                t.source = Set(Some("Email".into()));
+                t.ai_generated_category = Set(Some(Category::Charger));
+                t.created_at = Set(at(10));
+            })
+            .await
+            .to_string();
+        let token = app.all_areas();
+        let run = |filter: serde_json::Value| {
+            let app = &app;
+            let token = token.clone();
+            async move {
+                let q = "query($f: TicketFilter) { tickets(filter: $f, order: CREATED_AT_ASC) { totalCount edges { node { id } } } }";
+                let r = app.graphql(Some(&token), q, json!({ "f": filter.clone() })).await;
+                assert!(r.body["errors"].is_null(), "{filter}: {}", r.text);
+                assert_eq!(r.body["data"]["tickets"]["totalCount"].as_u64().map(|n| n as usize), Some(node_ids(&r.body["data"]["tickets"]).len()));
+                node_ids(&r.body["data"]["tickets"])
+            }
+        };
+        let (only_a, only_b, both) = (vec![a.clone()], vec![b.clone()], vec![a.clone(), b.clone()]);
+        let cases = vec![
+            (json!({ "externalTicketId": { "eq": "FD-1" } }), only_a.clone()),
+            (json!({ "priority": { "eq": "High" } }), only_a.clone()),
+            (json!({ "priority": { "isNull": true } }), only_b.clone()),
+            (json!({ "source": { "in": ["Email", "Chat"] } }), only_b.clone()),
+            (json!({ "humanVerifiedCategory": { "eq": "CHARGER" } }), only_a.clone()),
+            (json!({ "humanVerifiedCategory": { "isNull": true } }), only_b.clone()),
+            (json!({ "humanVerifiedSubcategory": { "in": ["HARDWARE_ISSUE"] } }), only_a.clone()),
+            (json!({ "aiGeneratedCategory": { "in": ["CHARGER", "VEHICLE"] } }), both.clone()),
+            (json!({ "aiGeneratedSubcategory": { "isNull": false } }), only_a.clone()),
+            (json!({ "createdAt": { "gte": "2025-03-05T00:00:00Z" } }), only_b.clone()),
+            (json!({ "createdAt": { "gte": "2025-03-01T12:00:00Z", "lte": "2025-03-01T12:00:00Z" } }), only_a.clone()),
+            (json!({ "resolvedAt": { "isNull": true } }), only_b.clone()),
+            (json!({ "resolvedAt": { "lte": "2025-03-03T00:00:00Z" } }), only_a.clone()),
+            (json!({ "ticketUpdatedAt": { "isNull": false } }), only_a.clone()),
+            (json!({ "user": { "eq": u2.to_string() } }), only_b.clone()),
+            (json!({ "user": { "in": [u1.to_string(), u2.to_string()] } }), both.clone()),
+            (json!({ "user": { "eq": format!("https://api.example/v2/users/{u1}") } }), only_a.clone()),
+            (json!({ "and": [{ "source": { "eq": "Phone" } }, { "priority": { "eq": "High" } }] }), only_a.clone()),
+            (json!({ "or": [] }), vec![]),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(run(filter.clone()).await, expected, "{}: {filter}", app.backend);
+        }
+        let bad = app.graphql(Some(&token), r#"{ tickets(filter: { user: { eq: "nobody" } }) { totalCount } }"#, json!({})).await;
+        assert_eq!(error_code(&bad.body), Some("BAD_USER_INPUT"));
+        assert_eq!(bad.body["errors"][0]["extensions"]["fieldErrors"][0]["field"], json!("filter.user"));
+
+        let ticket = ticket_gateway::ids::TicketId::parse(&a).unwrap();
+        for (p, kind) in [(0, MessageType::InitialRequest), (1, MessageType::AiAgentResponse), (2, MessageType::CustomerResponse), (3, MessageType::HumanAgentResponse)] {
+            app.message(&ticket, p, kind, app.tick()).await;
+        }
+        let q = "query($id: ID!, $f: MessageFilter) { ticket(id: $id) { messages(filter: $f) { position } } }";
+        for (filter, positions) in [
+            (json!(null), json!([{ "position": 0 }, { "position": 1 }, { "position": 2 }, { "position": 3 }])),
+            (json!({ "messageType": { "eq": "AI_AGENT_RESPONSE" } }), json!([{ "position": 1 }])),
+            (json!({ "messageType": { "in": ["AI_AGENT_RESPONSE", "HUMAN_AGENT_RESPONSE"] } }), json!([{ "position": 1 }, { "position": 3 }])),
+            (json!({ "position": { "gte": 1, "lte": 2 } }), json!([{ "position": 1 }, { "position": 2 }])),
+            (json!({ "position": { "eq": 3 } }), json!([{ "position": 3 }])),
+        ] {
+            let r = app.graphql(Some(&token), q, json!({ "id": a, "f": filter.clone() })).await;
+            assert_eq!(r.body["data"]["ticket"]["messages"], positions, "{}: {filter}: {}", app.backend, r.text);
+        }
+        let inverted = app.graphql(Some(&token), q, json!({ "id": a, "f": { "position": { "gte": 3, "lte": 1 } } })).await;
+        assert_eq!(error_code(&inverted.body), Some("BAD_USER_INPUT"), "{}", inverted.text);
+    })
+    .await;
+}
