@@ -319,12 +319,16 @@ pub async fn categorize(
     }
     .insert(&txn)
     .await?;
-    let updated = Ticket::find_by_id(id.as_str())
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
     txn.commit().await?;
-    Ok(updated)
+    // The UPDATE wrote exactly these values; no need to read the row back.
+    Ok(Model {
+        human_verified_category: after.human_verified_category,
+        human_verified_subcategory: after.human_verified_subcategory,
+        ai_generated_category: after.ai_generated_category,
+        ai_generated_subcategory: after.ai_generated_subcategory,
+        version,
+        ..current
+    })
 }
 
 /// The categorization changes of the given tickets in scope, oldest first.
