@@ -162,7 +162,7 @@ pub struct TicketFilter {
 }
 
 fn col(c: support_ticket::Column) -> SimpleExpr {
-    Expr::col((support_ticket::Entity, c)).into()
+    Expr::col((support_ticket::Entity, c))
 }
 
 impl TicketFilter {

@@ -3,6 +3,7 @@
 
 pub mod messages;
 pub mod scope;
+pub mod stats;
 pub mod tickets;
 pub mod users;
 

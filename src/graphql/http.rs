@@ -136,6 +136,12 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
             futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await,
         )
     };
+    let response = match response {
+        BatchResponse::Single(r) => BatchResponse::Single(with_codes(r)),
+        BatchResponse::Batch(list) => {
+            BatchResponse::Batch(list.into_iter().map(with_codes).collect())
+        }
+    };
     let unauthenticated = principal.is_none() && response_has_code(&response, "UNAUTHENTICATED");
     let status = if unauthenticated {
         StatusCode::UNAUTHORIZED
@@ -148,6 +154,36 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     http
+}
+
+/// Gives every error an `extensions.code`. Errors of our resolvers carry one already; the
+/// rest come from async-graphql's parser, validator and input coercion, which do not
+/// classify them: a bad argument or variable value is BAD_USER_INPUT, anything else found
+/// before execution (no path) is GRAPHQL_VALIDATION_FAILED.
+fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let bad_value = error.message.starts_with("Invalid value for argument")
+            || error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Variable")
+            || error.message.contains("Invalid value for variable");
+        let code = if bad_value || !error.path.is_empty() {
+            "BAD_USER_INPUT"
+        } else {
+            "GRAPHQL_VALIDATION_FAILED"
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+    response
 }
 
 fn response_has_code(response: &BatchResponse, code: &str) -> bool {

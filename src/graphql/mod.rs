@@ -5,6 +5,7 @@ mod http;
 mod loaders;
 mod mutation;
 mod query;
+mod stats;
 pub mod types;
 
 use async_graphql::{Context, EmptySubscription, Schema};

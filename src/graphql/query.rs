@@ -3,6 +3,7 @@
 use async_graphql::{Context, MergedObject, Object, Result, ID};
 
 use super::guard::{principal, Needs};
+use super::stats::TicketStats;
 use super::types::{AccessKind, Categories, Message, Node, PageInfo, Ticket, User, Viewer};
 use super::{db, scope};
 use crate::auth::{Access, OAuthScope};
@@ -94,14 +95,18 @@ impl TicketQuery {
         before: Option<String>,
     ) -> Result<TicketConnection> {
         let spec = page_spec(order, first, after, last, before)?;
-        let db = db(ctx)?;
-        let scope = scope(ctx)?;
-        let page = tickets::page(db, &scope, filter.as_ref(), &spec).await?;
-        Ok(TicketConnection {
-            page,
-            scope,
-            filter,
-        })
+        connection(ctx, scope(ctx)?, filter, &spec).await
+    }
+
+    /// Statistics over the tickets the token may see that match `filter` (the same filter
+    /// as `tickets`). Each figure is computed by the database when it is asked for.
+    #[graphql(guard = "Needs(OAuthScope::Read)")]
+    async fn stats(&self, ctx: &Context<'_>, filter: Option<TicketFilter>) -> Result<TicketStats> {
+        // A bad filter is reported once, here, rather than by every figure below.
+        if let Some(f) = &filter {
+            f.condition(db(ctx)?.get_database_backend())?;
+        }
+        Ok(TicketStats::new(scope(ctx)?, filter))
     }
 
     /// Any ticket (`tick…`), message (`tmsg…`) or user (`user…`) by global id; null when it
@@ -154,6 +159,21 @@ impl MetaQuery {
             can_write: p.has(OAuthScope::Write),
         })
     }
+}
+
+/// Reads one page of the tickets in scope matching `filter`.
+pub(super) async fn connection(
+    ctx: &Context<'_>,
+    scope: Scope,
+    filter: Option<TicketFilter>,
+    spec: &PageSpec,
+) -> Result<TicketConnection> {
+    let page = tickets::page(db(ctx)?, &scope, filter.as_ref(), spec).await?;
+    Ok(TicketConnection {
+        page,
+        scope,
+        filter,
+    })
 }
 
 /// A page of tickets.

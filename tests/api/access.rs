@@ -91,7 +91,7 @@ fn credentials(app: &TestApp, w: &World, who: &str) -> (String, Option<String>) 
     }
 }
 
-async fn graphql_as(
+pub async fn graphql_as(
     app: &TestApp,
     token: &str,
     acting: Option<&str>,
