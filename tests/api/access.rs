@@ -1,4 +1,4 @@
-//! Row-level access: who sees which tickets, through every operation, and which tokens are
+//! Row-level access: who sees which tickets, through every operation and statistic, and which tokens are
 //! refused. The matrix is data; the property test compares the API with a plain-Rust oracle.
 
 use std::collections::BTreeSet;
@@ -19,6 +19,7 @@ const TICKETS: [&str; 4] = ["A's", "B's", "C's", "no user"];
 
 /// token -> for each ticket: read outcome, write outcome. `Y` allowed, `N` not found
 /// (indistinguishable from absent), `F` forbidden (the token lacks the OAuth scope).
+/// Statistics must count exactly the tickets whose read outcome is `Y`.
 const MATRIX: &[(&str, [&str; 4])] = &[
     ("user A", ["YY", "NN", "NN", "NN"]),
     ("user B", ["NN", "YY", "NN", "NN"]),
@@ -33,6 +34,10 @@ const MATRIX: &[(&str, [&str; 4])] = &[
     ("all areas acting as C", ["NN", "NN", "YY", "NN"]),
     ("user A acting as B", ["NN", "NN", "NN", "NN"]),
 ];
+
+const STATS_QUERY: &str =
+    "{ stats { total statusBreakdown { value } volume(groupBy: MONTH) { count }
+    resolution { totalUnresolved } firstResponse { awaitingResponse } } }";
 
 struct World {
     users: [UserId; 3],
@@ -50,8 +55,13 @@ async fn world(app: &TestApp) -> World {
     );
     let mut tickets = Vec::new();
     let mut messages = Vec::new();
-    for owner in [Some(&a), Some(&b), Some(&c), None] {
-        let t = app.ticket(owner).await;
+    for (i, owner) in [Some(&a), Some(&b), Some(&c), None].into_iter().enumerate() {
+        // A status per ticket, so that a status breakdown names the tickets it counted.
+        let t = app
+            .ticket_with(owner, |m| {
+                m.status = sea_orm::Set(Some(format!("status {i}")))
+            })
+            .await;
         messages.push(
             app.message(&t, 0, MessageType::InitialRequest, app.tick())
                 .await
@@ -127,6 +137,23 @@ async fn every_cell_of_the_permission_matrix_holds() {
                 cells.iter().zip(&w.tickets).filter(|(c, _)| c.starts_with('Y')).map(|(_, t)| t.to_string()).collect();
             assert_eq!(listed, expected, "{}: list as {who}", app.backend);
             assert_eq!(list["data"]["tickets"]["totalCount"], json!(expected.len()), "{}: count as {who}", app.backend);
+
+            // Statistics count exactly the tickets the row may read.
+            let stats = graphql_as(&app, &token, acting, STATS_QUERY, json!({})).await;
+            let counted: BTreeSet<String> = stats["data"]["stats"]["statusBreakdown"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b["value"].as_str().map(str::to_owned))
+                .collect();
+            let readable: BTreeSet<String> =
+                cells.iter().enumerate().filter(|(_, c)| c.starts_with('Y')).map(|(i, _)| format!("status {i}")).collect();
+            assert_eq!(counted, readable, "{}: stats as {who}", app.backend);
+            assert_eq!(stats["data"]["stats"]["total"], json!(expected.len()), "{}: stats total as {who}", app.backend);
+            let volume: u64 = stats["data"]["stats"]["volume"].as_array().into_iter().flatten().filter_map(|p| p["count"].as_u64()).sum();
+            assert_eq!(volume, expected.len() as u64, "{}: volume as {who}", app.backend);
+            assert_eq!(stats["data"]["stats"]["resolution"]["totalUnresolved"], json!(expected.len()), "{}: resolution as {who}", app.backend);
+            assert_eq!(stats["data"]["stats"]["firstResponse"]["awaitingResponse"], json!(expected.len()), "{}: first response as {who}", app.backend);
 
             for (i, cell) in cells.iter().enumerate() {
                 let ctx = format!("{}: {who} on {}'s ticket", app.backend, TICKETS[i]);
@@ -280,7 +307,7 @@ async fn check_case(app: TestApp, case: Case) {
         &app,
         &token,
         acting.as_deref(),
-        "{ tickets(first: 100) { totalCount edges { node { id } } } }",
+        "{ tickets(first: 100) { totalCount edges { node { id } } } stats { total resolution { totalUnresolved } statusBreakdown { count } } }",
         json!({}),
     )
     .await;
@@ -293,6 +320,31 @@ async fn check_case(app: TestApp, case: Case) {
     assert_eq!(
         got["data"]["tickets"]["totalCount"],
         json!(expected.len()),
+        "{}: {case:?}",
+        app.backend
+    );
+    let stats = &got["data"]["stats"];
+    assert_eq!(
+        stats["total"],
+        json!(expected.len()),
+        "{}: {case:?}",
+        app.backend
+    );
+    assert_eq!(
+        stats["resolution"]["totalUnresolved"],
+        json!(expected.len()),
+        "{}: {case:?}",
+        app.backend
+    );
+    let breakdown: u64 = stats["statusBreakdown"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["count"].as_u64())
+        .sum();
+    assert_eq!(
+        breakdown,
+        expected.len() as u64,
         "{}: {case:?}",
         app.backend
     );
