@@ -190,18 +190,47 @@ pub async fn page(
     rows.truncate(spec.limit as usize);
     if spec.from_end {
         rows.reverse();
+        let has_next = match &spec.before {
+            Some(before) => any_from(db, scope, filter, !list_descending, before).await?,
+            None => false,
+        };
         Ok(TicketPage {
             tickets: rows,
-            has_next: spec.before.is_some(),
+            has_next,
             has_previous: more,
         })
     } else {
+        let has_previous = match &spec.after {
+            Some(after) => any_from(db, scope, filter, list_descending, after).await?,
+            None => false,
+        };
         Ok(TicketPage {
             tickets: rows,
             has_next: more,
-            has_previous: spec.after.is_some(),
+            has_previous,
         })
     }
+}
+
+/// Whether any visible ticket lies at the cursor or beyond it, looking against the reading
+/// direction: the tickets a page that starts after a cursor skipped. One indexed probe.
+async fn any_from(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: Option<&TicketFilter>,
+    descending: bool,
+    cursor: &Cursor,
+) -> AppResult<bool> {
+    let skipped = Ticket::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(visible(db, scope, filter)?)
+        .filter(keyset(descending, cursor).not())
+        .limit(1)
+        .into_tuple::<String>()
+        .one(db)
+        .await?;
+    Ok(skipped.is_some())
 }
 
 /// A requested change of categorization: `None` leaves a field as it is, `Some(None)` clears it.

@@ -8,6 +8,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -143,8 +144,13 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
         }
     };
     let unauthenticated = principal.is_none() && response_has_code(&response, "UNAUTHENTICATED");
+    // An outage is the server's state, not the request's: say so at the HTTP level too, so
+    // that load balancers and clients retry.
+    let unavailable = response_has_code(&response, "SERVICE_UNAVAILABLE");
     let status = if unauthenticated {
         StatusCode::UNAUTHORIZED
+    } else if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
     };
@@ -152,6 +158,10 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
     if unauthenticated {
         http.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if unavailable {
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     http
 }
@@ -218,8 +228,23 @@ fn is_json(headers: &HeaderMap) -> bool {
 pub async fn graphql_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let (code, message) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                (
+                    "PAYLOAD_TOO_LARGE",
+                    "The request body is larger than this server accepts.",
+                )
+            } else {
+                ("BAD_REQUEST", "The request body could not be read.")
+            };
+            return error_response(status, code, message);
+        }
+    };
     if !is_json(&headers) {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -3,7 +3,7 @@
 use entity::MessageType;
 use serde_json::json;
 
-use crate::helpers::{each_backend, error_code, node_ids, READ_WRITE};
+use crate::helpers::{each_backend, error_code, node_ids, TestApp, READ_WRITE};
 
 #[test]
 fn schema_graphql_matches_what_the_binary_prints() {
@@ -212,7 +212,9 @@ async fn http_conventions_get_queries_no_get_mutations_json_only_and_bounded_bod
         assert_eq!(not_json.status, 400);
         assert_eq!(error_code(&not_json.body), Some("BAD_USER_INPUT"));
         let huge = format!("{{\"query\":\"{{ tickets {{ totalCount }} }}\",\"x\":\"{}\"}}", "a".repeat(70 * 1024));
-        assert_eq!(raw(&app, "POST", "/graphql", "application/json", huge, &token).await.status, 413);
+        let too_large = raw(&app, "POST", "/graphql", "application/json", huge, &token).await;
+        assert_eq!(too_large.status, 413);
+        assert_eq!(error_code(&too_large.body), Some("PAYLOAD_TOO_LARGE"), "{}", too_large.text);
         let html = app
             .send(axum::http::Request::get("/graphql").header("accept", "text/html").body(axum::body::Body::empty()).unwrap())
             .await;
@@ -455,4 +457,142 @@ async fn every_ticket_filter_field_and_the_message_filter_select_what_they_say()
         assert_eq!(error_code(&inverted.body), Some("BAD_USER_INPUT"), "{}", inverted.text);
     })
     .await;
+}
+
+#[tokio::test]
+async fn has_previous_page_reflects_the_rows_before_the_cursor() {
+    each_backend(|app| async move {
+        let token = app.all_areas();
+        let oldest = app
+            .ticket_with(None, |m| m.status = sea_orm::Set(Some("Closed".into())))
+            .await;
+        let _middle = app
+            .ticket_with(None, |m| m.status = sea_orm::Set(Some("Closed".into())))
+            .await;
+        let newest = app
+            .ticket_with(None, |m| m.status = sea_orm::Set(Some("Open".into())))
+            .await;
+        let q = "query($f: TicketFilter, $after: String, $before: String, $last: Int) {
+            tickets(filter: $f, after: $after, before: $before, last: $last) {
+                edges { cursor node { id } } pageInfo { hasPreviousPage hasNextPage } } }";
+        let all = app.graphql(Some(&token), q, json!({})).await;
+        let cursors: Vec<String> = all.body["data"]["tickets"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["cursor"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            node_ids(&all.body["data"]["tickets"]).first(),
+            Some(&newest.to_string())
+        );
+        // After the newest ticket, among all tickets: it precedes, so there is a previous page.
+        let after_newest = app
+            .graphql(Some(&token), q, json!({ "after": cursors[0] }))
+            .await;
+        assert_eq!(
+            after_newest.body["data"]["tickets"]["pageInfo"]["hasPreviousPage"],
+            json!(true)
+        );
+        // Among closed tickets nothing precedes the newest (open) ticket's cursor.
+        let closed = json!({ "status": { "eq": "Closed" } });
+        let after_in_closed = app
+            .graphql(Some(&token), q, json!({ "f": closed, "after": cursors[0] }))
+            .await;
+        assert_eq!(
+            node_ids(&after_in_closed.body["data"]["tickets"]).len(),
+            2,
+            "{}",
+            after_in_closed.text
+        );
+        assert_eq!(
+            after_in_closed.body["data"]["tickets"]["pageInfo"]["hasPreviousPage"],
+            json!(false)
+        );
+        // Backward from the oldest ticket: nothing follows it among open tickets.
+        let open = json!({ "status": { "eq": "Open" } });
+        let before_in_open = app
+            .graphql(
+                Some(&token),
+                q,
+                json!({ "f": open, "before": cursors[2], "last": 10 }),
+            )
+            .await;
+        assert_eq!(
+            node_ids(&before_in_open.body["data"]["tickets"]),
+            [newest.to_string()]
+        );
+        assert_eq!(
+            before_in_open.body["data"]["tickets"]["pageInfo"]["hasNextPage"],
+            json!(false)
+        );
+        let before_all = app
+            .graphql(Some(&token), q, json!({ "before": cursors[2], "last": 10 }))
+            .await;
+        assert_eq!(
+            before_all.body["data"]["tickets"]["pageInfo"]["hasNextPage"],
+            json!(true)
+        );
+        let _ = oldest;
+    })
+    .await;
+}
+
+/// A database outage answers 503 with SERVICE_UNAVAILABLE and no internals, and the next
+/// request after the database is back succeeds without a restart. Needs PostgreSQL, whose
+/// connections can be refused and cut from outside.
+#[tokio::test]
+async fn a_database_outage_answers_503_and_recovers_by_itself() {
+    use sea_orm::ConnectionTrait;
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    let (db, name) = crate::helpers::fresh_postgres(&admin_url).await;
+    let app = TestApp::new(db, "postgres", Default::default());
+    app.ticket(None).await;
+    let token = app.all_areas();
+    let q = "{ tickets { totalCount } }";
+    let admin = sea_orm::Database::connect(&admin_url)
+        .await
+        .expect("admin connection");
+    let sql = |s: String| sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, s);
+    admin
+        .execute_raw(sql(format!(
+            r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS false"#
+        )))
+        .await
+        .expect("refuse");
+    admin
+        .execute_raw(sql(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )))
+        .await
+        .expect("terminate");
+    let down = app.graphql(Some(&token), q, json!({})).await;
+    assert_eq!(down.status, 503, "{}", down.text);
+    assert_eq!(
+        error_code(&down.body),
+        Some("SERVICE_UNAVAILABLE"),
+        "{}",
+        down.text
+    );
+    assert_eq!(down.header("retry-after"), Some("5"));
+    assert!(
+        !down.text.contains(&name) && !down.text.to_lowercase().contains("terminat"),
+        "{}",
+        down.text
+    );
+    admin
+        .execute_raw(sql(format!(
+            r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS true"#
+        )))
+        .await
+        .expect("allow");
+    let mut up = app.graphql(Some(&token), q, json!({})).await;
+    // A pooled connection may be found broken once more before a fresh one is opened.
+    if up.status == 503 {
+        up = app.graphql(Some(&token), q, json!({})).await;
+    }
+    assert_eq!(up.status, 200, "{}", up.text);
+    assert_eq!(up.body["data"]["tickets"]["totalCount"], json!(1));
 }
