@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
+        .route(
+            graphql::graphiql::ASSETS_ROUTE,
+            get(graphql::graphiql::asset),
+        )
         .nest("/v2", rest::router())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

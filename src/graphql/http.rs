@@ -2,7 +2,6 @@
 //! browsers. Enforces the limits the executor does not: body size (router), batch size,
 //! aliases, and no mutations over GET.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
@@ -11,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::Loaders;
 use crate::auth::authenticate;
@@ -56,8 +55,33 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
         .sum()
 }
 
-/// What the executor does not check itself: aliases per operation, and (for GET) that the
-/// operation is not a mutation. Unparsable queries are left to the executor to report.
+/// How deep an operation nests, in fields. `ofType` does not count: introspection clients
+/// (GraphiQL among them) unwrap list and non-null types with a chain of nine of them, which
+/// is linear (one type per level), not a fan-out a depth limit guards against.
+fn depth(set: &SelectionSet, doc: &ExecutableDocument, guard: usize) -> usize {
+    if guard > 64 {
+        return guard;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                let own = usize::from(f.node.name.node != "ofType");
+                own + depth(&f.node.selection_set.node, doc, guard + 1)
+            }
+            Selection::InlineFragment(f) => depth(&f.node.selection_set.node, doc, guard + 1),
+            Selection::FragmentSpread(s) => doc
+                .fragments
+                .get(&s.node.fragment_name.node)
+                .map(|f| depth(&f.node.selection_set.node, doc, guard + 1))
+                .unwrap_or(0),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// What the executor does not check itself: depth (see [`depth`]), aliases per operation,
+/// and (for GET) that the operation is not a mutation. Unparsable queries are left to the executor to report.
 fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Response> {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return Ok(());
@@ -85,6 +109,17 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Re
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
             return Err(response);
+        }
+        let max_depth = state.config.graphql.graphql_max_depth;
+        let nesting = depth(&op.node.selection_set.node, &doc, 0);
+        if nesting > max_depth {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "GRAPHQL_VALIDATION_FAILED",
+                &format!(
+                    "The operation nests {nesting} levels deep; at most {max_depth} are allowed."
+                ),
+            ));
         }
         let aliases = count_aliases(&op.node.selection_set.node, &doc, 0);
         if aliases > max_aliases {
@@ -308,11 +343,7 @@ pub async fn graphql_get(
                 "GraphiQL is disabled; POST queries to /graphql.",
             );
         }
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("ticket-gateway GraphiQL")
-            .finish();
-        return Html(page).into_response();
+        return super::graphiql::page().into_response();
     }
     let request = match async_graphql::http::parse_query_string(&query) {
         Ok(r) => r,

@@ -1,5 +1,6 @@
 //! The GraphQL door: schema, limits and the HTTP handlers of `/graphql`.
 
+pub mod graphiql;
 mod guard;
 mod http;
 mod loaders;
@@ -24,8 +25,8 @@ pub type GatewaySchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with the configured limits.
 pub fn build_schema(settings: &GraphqlSettings) -> GatewaySchema {
+    // Depth is limited in `http::precheck`, which does not count introspection's `ofType`.
     let mut builder = Schema::build(Query::default(), Mutation, EmptySubscription)
-        .limit_depth(settings.graphql_max_depth)
         .limit_complexity(settings.graphql_max_complexity)
         .limit_directives(settings.graphql_max_directives);
     if !settings.graphql_introspection {

@@ -596,3 +596,70 @@ async fn a_database_outage_answers_503_and_recovers_by_itself() {
     assert_eq!(up.status, 200, "{}", up.text);
     assert_eq!(up.body["data"]["tickets"]["totalCount"], json!(1));
 }
+
+/// The introspection query a playground sends on load: the full schema, with type references
+/// unwrapped nine `ofType`s deep.
+const INTROSPECTION: &str = r#"query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args(includeDeprecated: true) { ...InputValue }
+    type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+}
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+      ofType { kind name } } } } } } } } }
+}"#;
+
+#[tokio::test]
+async fn the_playground_loads_the_schema_and_its_own_assets() {
+    each_backend(|app| async move {
+        let schema = app.graphql(None, INTROSPECTION, json!({})).await;
+        assert_eq!(schema.status, 200, "{}", schema.text);
+        assert!(schema.body["errors"].is_null(), "{}", schema.text);
+        assert!(schema.body["data"]["__schema"]["types"].as_array().is_some_and(|t| t.len() > 20));
+        // A query as deep through ordinary fields is still refused.
+        let deep = "{ tickets { nodes { user { organization { users { nodes { tickets { nodes { user { organization { users { nodes { id } } } } } } } } } } } } }";
+        let refused = app.graphql(Some(&app.all_areas()), deep, json!({})).await;
+        assert_eq!(error_code(&refused.body), Some("GRAPHQL_VALIDATION_FAILED"), "{}", refused.text);
+
+        let page = app
+            .send(axum::http::Request::get("/graphql").header("accept", "text/html").body(axum::body::Body::empty()).unwrap())
+            .await;
+        for asset in ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"] {
+            assert!(page.text.contains(&format!("graphiql/3.8.3/{asset}")), "{asset} linked");
+            let get = |encoding: &'static str| {
+                axum::http::Request::get(format!("/graphiql/3.8.3/{asset}"))
+                    .header("accept-encoding", encoding)
+                    .body(axum::body::Body::empty())
+                    .unwrap()
+            };
+            let served = app.send(get("gzip, deflate, br")).await;
+            assert_eq!(served.status, 200, "{asset}");
+            assert_eq!(served.header("content-encoding"), Some("gzip"), "{asset}");
+            assert!(served.text.len() > 1000, "{asset}");
+            assert_eq!(app.send(get("identity")).await.status, 406, "{asset}");
+        }
+        let missing = app
+            .send(axum::http::Request::get("/graphiql/3.8.3/nope.js").body(axum::body::Body::empty()).unwrap())
+            .await;
+        assert_eq!(missing.status, 404);
+    })
+    .await;
+}

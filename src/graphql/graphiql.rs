@@ -1,0 +1,81 @@
+//! The GraphiQL playground, served entirely by the gateway: its page and the scripts and
+//! styles it needs are compiled into the binary (gzip-compressed), so the playground works
+//! on machines without internet access. GraphiQL and React are MIT-licensed; their licences
+//! are in `graphiql/`.
+
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::AppError;
+
+/// The page served at `GET /graphql` to browsers.
+pub fn page() -> Html<&'static str> {
+    Html(include_str!("graphiql.html"))
+}
+
+/// Where the page loads its assets from; the version is in the path, so they can be cached
+/// for good.
+pub const ASSETS_ROUTE: &str = "/graphiql/3.8.3/{file}";
+
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "graphiql.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("graphiql/graphiql.min.js.gz"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("graphiql/graphiql.min.css.gz"),
+    ),
+    (
+        "react.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("graphiql/react.production.min.js.gz"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("graphiql/react-dom.production.min.js.gz"),
+    ),
+];
+
+/// One asset, gzip-encoded. Every browser accepts gzip; a client that says it does not
+/// gets 406 rather than bytes it cannot read.
+pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some((_, content_type, bytes)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return AppError::NotFound.into_response();
+    };
+    let accepts_gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        });
+    if !accepts_gzip {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "This asset is only served gzip-encoded; send Accept-Encoding: gzip.",
+        )
+            .into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+        ],
+        *bytes,
+    )
+        .into_response()
+}
