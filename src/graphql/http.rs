@@ -12,6 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::order::in_query_order;
 use super::Loaders;
 use crate::auth::authenticate;
 use crate::startup::AppState;
@@ -147,6 +148,11 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(list) => list,
     };
+    // Kept to put each response in the order of its query, after execution.
+    let queries: Vec<(String, Option<String>)> = requests
+        .iter()
+        .map(|r| (r.query.clone(), r.operation_name.clone()))
+        .collect();
     let mut prepared = Vec::with_capacity(requests.len());
     for mut request in requests {
         request = request.data(state.db.clone());
@@ -172,11 +178,20 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
             futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await,
         )
     };
+    let finish = |r: async_graphql::Response, (query, name): &(String, Option<String>)| {
+        with_codes(in_query_order(r, query, name.as_deref()))
+    };
     let response = match response {
-        BatchResponse::Single(r) => BatchResponse::Single(with_codes(r)),
-        BatchResponse::Batch(list) => {
-            BatchResponse::Batch(list.into_iter().map(with_codes).collect())
-        }
+        BatchResponse::Single(r) => match queries.first() {
+            Some(q) => BatchResponse::Single(finish(r, q)),
+            None => BatchResponse::Single(with_codes(r)),
+        },
+        BatchResponse::Batch(list) => BatchResponse::Batch(
+            list.into_iter()
+                .zip(&queries)
+                .map(|(r, q)| finish(r, q))
+                .collect(),
+        ),
     };
     let unauthenticated = principal.is_none() && response_has_code(&response, "UNAUTHENTICATED");
     // An outage is the server's state, not the request's: say so at the HTTP level too, so

@@ -5,6 +5,7 @@ mod guard;
 mod http;
 mod loaders;
 mod mutation;
+mod order;
 mod query;
 mod stats;
 pub mod types;

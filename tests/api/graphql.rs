@@ -663,3 +663,34 @@ async fn the_playground_loads_the_schema_and_its_own_assets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn responses_list_fields_in_the_order_they_were_requested() {
+    each_backend(|app| async move {
+        app.ticket(None).await;
+        let q = "query Order { viewer { canWrite access } ...counts
+                 stats { total statusBreakdown { percentage count value } resolution { totalResolved resolutionRate } } }
+                 fragment counts on Query { z: tickets { totalCount nodes { subject id } } a: categories { subcategories { value } } }";
+        let got = app
+            .send(
+                axum::http::Request::post("/graphql")
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {}", app.all_areas()))
+                    .body(axum::body::Body::from(json!({ "query": q, "operationName": "Order" }).to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert!(got.body["errors"].is_null(), "{}", got.text);
+        let order = [
+            "\"viewer\"", "\"canWrite\"", "\"access\"", "\"z\"", "\"totalCount\"", "\"subject\"", "\"id\"",
+            "\"a\"", "\"stats\"", "\"total\"", "\"statusBreakdown\"", "\"percentage\"", "\"count\"", "\"value\"",
+            "\"resolution\"", "\"totalResolved\"", "\"resolutionRate\"",
+        ];
+        let mut from = 0;
+        for key in order {
+            let at = got.text[from..].find(key).unwrap_or_else(|| panic!("{key} after byte {from} in {}", got.text));
+            from += at + key.len();
+        }
+    })
+    .await;
+}
