@@ -12,7 +12,9 @@ use ticket_gateway::auth::{Access, JwtKeys};
 use ticket_gateway::config::JwtSettings;
 use ticket_gateway::ids::{OrgId, TicketId, UserId};
 
-use crate::helpers::{each_backend, error_code, node_ids, TestApp, READ, READ_WRITE, SECRET};
+use crate::helpers::{
+    each_backend, each_generated_case, error_code, node_ids, TestApp, READ, READ_WRITE, SECRET,
+};
 
 /// Tickets of the matrix: user A and B are in org X, user C in org Y, and one has no user.
 const TICKETS: [&str; 4] = ["A's", "B's", "C's", "no user"];
@@ -352,25 +354,7 @@ async fn check_case(app: TestApp, case: Case) {
 
 #[test]
 fn listed_tickets_always_equal_what_the_rules_allow() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let cases = if std::env::var("TEST_DATABASE_URL").is_ok() {
-        24
-    } else {
-        48
-    };
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    });
-    runner
-        .run(&case(), |case| {
-            runtime.block_on(each_backend(|app| check_case(app, case.clone())));
-            Ok(())
-        })
-        .expect("the API agrees with the oracle");
+    each_generated_case(case(), check_case);
 }
 
 // ---- forged and broken tokens ----

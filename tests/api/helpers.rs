@@ -79,6 +79,36 @@ where
     }
 }
 
+/// Runs a property test: `check` on each generated case, on each backend. Fewer cases when
+/// PostgreSQL is used too, as every case then builds two databases.
+pub fn each_generated_case<S, F, Fut>(strategy: S, check: F)
+where
+    S: proptest::strategy::Strategy,
+    S::Value: Clone,
+    F: Fn(TestApp, S::Value) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cases = if std::env::var("TEST_DATABASE_URL").is_ok() {
+        24
+    } else {
+        48
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        ..Default::default()
+    });
+    runner
+        .run(&strategy, |case| {
+            runtime.block_on(each_backend(|app| check(app, case.clone())));
+            Ok(())
+        })
+        .expect("every generated case holds");
+}
+
 async fn connect(url: &str) -> DatabaseConnection {
     let db = ticket_gateway::db::connect(url).await.expect("connect");
     ticket_gateway::db::migrate(&db).await.expect("migrate");

@@ -513,25 +513,7 @@ async fn check_case(app: TestApp, case: Case) {
 
 #[test]
 fn every_statistic_equals_the_oracle_for_every_scope_and_filter() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let cases = if std::env::var("TEST_DATABASE_URL").is_ok() {
-        24
-    } else {
-        40
-    };
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    });
-    runner
-        .run(&case(), |case| {
-            runtime.block_on(each_backend(|app| check_case(app, case.clone())));
-            Ok(())
-        })
-        .expect("the statistics agree with the oracle");
+    each_generated_case(case(), check_case);
 }
 
 // ---- hand-made cases ----
