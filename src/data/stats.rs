@@ -600,7 +600,7 @@ fn basis_columns(basis: Basis) -> (SimpleExpr, SimpleExpr) {
 }
 
 /// The most frequent categories, and subcategories under their category, on a basis;
-/// percentages are of all the filtered tickets. Ties in enum order.
+/// percentages are of all the filtered tickets. Ties in alphabetical order of value.
 pub async fn top_categories(
     db: &DatabaseConnection,
     scope: &Scope,

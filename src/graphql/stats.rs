@@ -146,7 +146,7 @@ impl TicketStats {
 
     /// The most frequent categories, and subcategories with the category they were recorded
     /// under, on the chosen basis. `limit` (1-100) applies to each list; percentages are of
-    /// all the filtered tickets. Ties are in enum order.
+    /// all the filtered tickets. Ties are in alphabetical order of value.
     #[graphql(complexity = "10 * child_complexity")]
     async fn top_categories(
         &self,
