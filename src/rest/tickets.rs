@@ -713,6 +713,7 @@ pub async fn message(
     tag = "Support Tickets",
     responses(
         (status = 200, description = "Every category and subcategory.", body = Categories),
+        (status = 400, response = Problem400BadRequestRetrieve),
         (status = 406, response = Problem406NotAcceptable),
     )
 )]

@@ -5,3 +5,4 @@ mod access;
 mod foundation;
 mod graphql;
 mod helpers;
+mod rest;
