@@ -136,7 +136,7 @@ pub struct MessageBody {
     #[schema(pattern = "tmsg[A-Z0-9]{26}", read_only)]
     pub id: String,
     /// Place in the conversation; 0 is the first message.
-    #[schema(read_only)]
+    #[schema(schema_with = schema::integer)]
     pub position: i32,
     /// Who wrote it.
     #[schema(schema_with = schema::message_type)]

@@ -120,6 +120,14 @@ pub fn message_references() -> RefOr<Schema> {
         .into()
 }
 
+/// A whole number, of no particular width (as the contract leaves it).
+pub fn integer() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .read_only(Some(true))
+        .into()
+}
+
 /// A JSON object with any members.
 pub fn free_object() -> RefOr<Schema> {
     ObjectBuilder::new()

@@ -1313,3 +1313,281 @@ async fn a_page_costs_the_same_few_statements_for_5_and_50_expanded_tickets() {
     })
     .await;
 }
+
+// ---- the generated document against the reference contract ----
+
+/// The reference contract, kept beside the repository in `shared/spec`.
+fn reference() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/spec/support-tickets-openapi.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the reference contract {}: {e}", path.display()));
+    serde_norway::from_str(&text).expect("the reference contract is YAML")
+}
+
+/// Components compared on their own rather than expanded wherever they are used.
+const NAMED: [&str; 6] = [
+    "SupportTicket",
+    "SupportTicketMessage",
+    "User",
+    "SupportTicketCategoryEnum",
+    "SupportTicketSubcategoryEnum",
+    "SupportTicketMessageTypeEnum",
+];
+
+/// What a schema admits, without prose: a sorted union of alternatives. `oneOf` and `anyOf`
+/// both count as unions, `$ref`s are followed (named components stay references), and a
+/// `type` list is a union of its types.
+fn shape(doc: &Value, schema: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or(r);
+        if NAMED.contains(&name) {
+            out.push(json!({ "ref": name }));
+        } else {
+            let target = doc
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("{r}"));
+            out.extend(shape(doc, target));
+        }
+    } else if let Some(items) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        out.extend(items.iter().flat_map(|i| shape(doc, i)));
+    } else if let Some(items) = schema["allOf"].as_array() {
+        assert_eq!(items.len(), 1, "allOf of one schema only: {schema}");
+        out.extend(shape(doc, &items[0]));
+    } else {
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec!["any"],
+        };
+        for t in types {
+            let mut atom = json!({ "type": t });
+            match t {
+                "object" => {
+                    let properties: serde_json::Map<String, Value> = schema["properties"]
+                        .as_object()
+                        .map(|p| {
+                            p.iter()
+                                .map(|(k, v)| (k.clone(), json!(shape(doc, v))))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    atom["properties"] = Value::Object(properties);
+                    atom["required"] = json!(sorted(&schema["required"]));
+                }
+                "array" => atom["items"] = json!(shape(doc, &schema["items"])),
+                "null" => {}
+                _ => {
+                    for key in ["format", "enum", "pattern", "minimum", "maximum", "default"] {
+                        if !schema[key].is_null() {
+                            atom[key] = normalize_number(&schema[key]);
+                        }
+                    }
+                }
+            }
+            out.push(atom);
+        }
+    }
+    out.sort_by_key(|v| v.to_string());
+    out.dedup();
+    out
+}
+
+/// `100` and `100.0` are the same number.
+fn normalize_number(v: &Value) -> Value {
+    match v.as_f64() {
+        Some(f) if v.is_number() && f.fract() == 0.0 => json!(f as i64),
+        _ => match v {
+            Value::Array(items) => Value::Array(items.iter().map(normalize_number).collect()),
+            other => other.clone(),
+        },
+    }
+}
+
+fn sorted(list: &Value) -> Vec<String> {
+    let mut v: Vec<String> = list
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn follow<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{r}")),
+        None => value,
+    }
+}
+
+/// Each parameter of an operation (path-level ones included): name and place -> what it takes.
+fn parameters(doc: &Value, path: &str, method: &str) -> std::collections::BTreeMap<String, Value> {
+    let item = &doc["paths"][path];
+    let mut out = std::collections::BTreeMap::new();
+    for list in [&item["parameters"], &item[method]["parameters"]] {
+        for p in list.as_array().into_iter().flatten() {
+            let p = follow(doc, p);
+            out.insert(
+                format!(
+                    "{} in {}",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["in"].as_str().unwrap_or("?")
+                ),
+                json!({
+                    "required": p["required"].as_bool().unwrap_or(false),
+                    "explode": p["explode"],
+                    "schema": shape(doc, &p["schema"]),
+                }),
+            );
+        }
+    }
+    out
+}
+
+/// The members of a problem body each side documents.
+fn problem_members(doc: &Value, response: &Value) -> (serde_json::Map<String, Value>, Vec<String>) {
+    let schema = &follow(doc, response)["content"]["application/problem+json"]["schema"];
+    let atoms = shape(doc, schema);
+    assert_eq!(atoms.len(), 1, "{schema}");
+    let properties = atoms[0]["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    (properties, sorted(&atoms[0]["required"]))
+}
+
+#[tokio::test]
+async fn the_openapi_document_agrees_with_the_reference_contract() {
+    each_backend(|app| async move {
+        let ours = OpenApiDoc::fetch(&app).await.doc;
+        let theirs = reference();
+        assert_eq!(ours["servers"][0]["url"], json!("/v2"));
+        assert!(theirs["servers"][0]["url"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/v2"));
+
+        // Statistics operations are not served yet.
+        let served = |p: &&String| !p.starts_with("/support-ticket-stats/");
+        let reference_paths: Vec<&String> = theirs["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(served)
+            .collect();
+        let our_paths: Vec<&String> = ours["paths"].as_object().unwrap().keys().collect();
+        let (mut a, mut b) = (reference_paths.clone(), our_paths.clone());
+        a.sort();
+        b.sort();
+        assert_eq!(b, a, "paths");
+
+        for path in reference_paths {
+            for (method, op) in theirs["paths"][path].as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                let mine = &ours["paths"][path][method];
+                let at = format!("{method} {path}");
+                assert!(mine.is_object(), "{at} is missing");
+                assert_eq!(mine["operationId"], op["operationId"], "{at}");
+                assert_eq!(
+                    parameters(&ours, path, method),
+                    parameters(&theirs, path, method),
+                    "{at}: parameters"
+                );
+                assert_eq!(mine["security"], op["security"], "{at}: security");
+                if let Some(content) = op["requestBody"]["content"].as_object() {
+                    for (media, c) in content {
+                        assert_eq!(
+                            shape(&ours, &mine["requestBody"]["content"][media]["schema"]),
+                            shape(&theirs, &c["schema"]),
+                            "{at}: request body {media}"
+                        );
+                    }
+                }
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    if status == "429" {
+                        continue; // no rate limiting in this product
+                    }
+                    let my_response = &mine["responses"][status];
+                    assert!(my_response.is_object(), "{at}: {status} is not documented");
+                    if status.starts_with('2') {
+                        assert_eq!(
+                            shape(
+                                &ours,
+                                &follow(&ours, my_response)["content"]["application/json"]
+                                    ["schema"]
+                            ),
+                            shape(
+                                &theirs,
+                                &follow(&theirs, response)["content"]["application/json"]["schema"]
+                            ),
+                            "{at}: {status} body"
+                        );
+                    } else {
+                        let (my_members, my_required) = problem_members(&ours, my_response);
+                        let (members, required) = problem_members(&theirs, response);
+                        assert_eq!(my_required, required, "{at}: {status} required members");
+                        for (name, s) in members {
+                            if name == "notification" {
+                                continue; // the platform's notification objects are not part of this product
+                            }
+                            assert_eq!(
+                                my_members.get(&name),
+                                Some(&s),
+                                "{at}: {status} member {name}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+
+        let schema = |doc: &Value, name: &str| shape(doc, &doc["components"]["schemas"][name]);
+        for name in [
+            "SupportTicket",
+            "SupportTicketMessage",
+            "SupportTicketCategoryEnum",
+            "SupportTicketSubcategoryEnum",
+            "SupportTicketMessageTypeEnum",
+        ] {
+            assert_eq!(schema(&ours, name), schema(&theirs, name), "schema {name}");
+        }
+        // A user carries what the ticket paths know of one; the rest belongs to the users API.
+        let (mine, full) = (
+            &ours["components"]["schemas"]["User"],
+            &theirs["components"]["schemas"]["User"],
+        );
+        assert_eq!(sorted(&mine["required"]), sorted(&full["required"]));
+        let mut left_out = Vec::new();
+        for (name, s) in full["properties"].as_object().unwrap() {
+            match mine["properties"].get(name) {
+                Some(m) => assert_eq!(shape(&ours, m), shape(&theirs, s), "User.{name}"),
+                None => left_out.push(name.as_str()),
+            }
+        }
+        left_out.sort();
+        assert_eq!(
+            left_out,
+            [
+                "default_location",
+                "evses",
+                "terms_consent_datetime",
+                "vehicles"
+            ]
+        );
+        assert_eq!(
+            mine["properties"].as_object().unwrap().len(),
+            5,
+            "no member the reference lacks"
+        );
+    })
+    .await;
+}
