@@ -92,7 +92,12 @@ fn accepts_json(headers: &HeaderMap) -> bool {
         .flat_map(|v| v.split(','))
         .filter_map(|r| r.trim().parse().ok())
         .collect();
-    if headers.get(header::ACCEPT).is_none() {
+    // No Accept, or an empty one, accepts anything.
+    let blank = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .all(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace));
+    if blank {
         return true;
     }
     ["application/json", "application/problem+json"]

@@ -231,15 +231,7 @@ impl IntoParams for TicketListParams {
             ),
             expand_parameter(),
         ];
-        params.extend(TICKET_FILTER_PARAMS.iter().map(|p| {
-            parameter(
-                &p.name(),
-                ParameterIn::Query,
-                false,
-                p.doc,
-                kind_schema(p.kind()),
-            )
-        }));
+        params.extend(TicketFilterParams::into_params(|| None));
         params.push(parameter(
             "EvEnergy-User",
             ParameterIn::Header,
@@ -248,6 +240,26 @@ impl IntoParams for TicketListParams {
             string().pattern(Some(r"user[A-Z\d]{26}")),
         ));
         params
+    }
+}
+
+/// The ticket filters alone, as the list and the statistics operations take them.
+pub struct TicketFilterParams;
+
+impl IntoParams for TicketFilterParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        TICKET_FILTER_PARAMS
+            .iter()
+            .map(|p| {
+                parameter(
+                    &p.name(),
+                    ParameterIn::Query,
+                    false,
+                    p.doc,
+                    kind_schema(p.kind()),
+                )
+            })
+            .collect()
     }
 }
 

@@ -7,7 +7,7 @@ use async_graphql::ID;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{Category, MessageType, Subcategory};
 
-use crate::error::FieldError;
+use crate::error::{AppError, FieldError};
 use crate::filter::{
     CategoryFilter, DateTimeFilter, IntFilter, MessageFilter, MessageTypeFilter, StringFilter,
     SubcategoryFilter, TagsFilter, TicketFilter, UserRefFilter,
@@ -616,6 +616,12 @@ pub fn ticket_filter(params: &QueryParams) -> Result<TicketFilter, Vec<FieldErro
     } else {
         Err(errors)
     }
+}
+
+/// The ticket filter of a raw query string, or 400 naming every bad parameter: for
+/// operations that take the filters and nothing else to validate alongside them.
+pub fn ticket_filter_of(raw: Option<&str>) -> Result<TicketFilter, AppError> {
+    ticket_filter(&QueryParams::parse(raw)).map_err(AppError::bad_fields)
 }
 
 /// The message filter of a query string, or every bad parameter.

@@ -1102,6 +1102,7 @@ async fn an_accept_header_that_excludes_json_is_406() {
             ("application/*", 200),
             ("text/html, application/json;q=0.5", 200),
             ("application/json; charset=utf-8", 200),
+            ("", 200),
             ("text/html", 406),
             ("application/xml, text/*", 406),
             ("application/json;q=0", 406),
