@@ -54,9 +54,11 @@ use super::tickets::{self as ops, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
             Problem403Forbidden,
             Problem404NotFound,
             Problem406NotAcceptable,
+            Problem409Conflict,
             Problem412PreconditionFailed,
             Problem413PayloadTooLarge,
-            Problem415UnsupportedMediaType
+            Problem415UnsupportedMediaType,
+            Problem503ServiceUnavailable
         )
     ),
     tags((name = "Support Tickets", description = "Support tickets, their messages and their categorization.")),
@@ -70,7 +72,7 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// What every operation shares: the `/v2` server, the version header on requests and
-/// responses, the problem schema, and the bearer token.
+/// responses, 503 while the database is away, the problem schema, and the bearer token.
 struct Conventions;
 
 impl Modify for Conventions {
@@ -105,6 +107,12 @@ impl Modify for Conventions {
                     .parameters
                     .get_or_insert_with(Vec::new)
                     .push(version_parameter());
+                operation.responses.responses.insert(
+                    "503".into(),
+                    RefOr::Ref(Ref::from_response_name(
+                        Problem503ServiceUnavailable::response().0,
+                    )),
+                );
                 for response in operation.responses.responses.values_mut() {
                     if let RefOr::T(response) = response {
                         response
@@ -353,7 +361,9 @@ problem_responses! {
     Problem403Forbidden => "The token lacks the OAuth scope the operation needs.";
     Problem404NotFound => "The resource does not exist or the token may not see it.";
     Problem406NotAcceptable => "The Accept header allows neither JSON nor problem+json.";
+    Problem409Conflict => "Another writer changed the ticket at the same moment; nothing was written. Read it again.";
     Problem412PreconditionFailed => "If-Match does not match the ticket's current ETag; nothing was written.";
     Problem413PayloadTooLarge => "The body is larger than the server accepts.";
     Problem415UnsupportedMediaType => "The body is not JSON, a URL-encoded form or a multipart form.";
+    Problem503ServiceUnavailable => "The database cannot be reached; try again shortly.";
 }

@@ -12,8 +12,9 @@ use super::body::{Categories, MessageBody, Related, TicketBody, Urls};
 use super::openapi::{
     MessageListParams, Problem400BadRequestList, Problem400BadRequestRetrieve,
     Problem401Unauthorized, Problem403Forbidden, Problem404NotFound, Problem406NotAcceptable,
-    Problem412PreconditionFailed, Problem413PayloadTooLarge, Problem415UnsupportedMediaType,
-    TicketIdParam, TicketListParams, TicketMessageIdParams, TicketParams,
+    Problem409Conflict, Problem412PreconditionFailed, Problem413PayloadTooLarge,
+    Problem415UnsupportedMediaType, TicketIdParam, TicketListParams, TicketMessageIdParams,
+    TicketParams,
 };
 use super::query::{self, clip, Expand, QueryParams};
 use super::PAGINATION_PROBLEM;
@@ -363,6 +364,7 @@ pub async fn retrieve(
         (status = 403, response = Problem403Forbidden),
         (status = 404, response = Problem404NotFound),
         (status = 406, response = Problem406NotAcceptable),
+        (status = 409, response = Problem409Conflict),
         (status = 412, response = Problem412PreconditionFailed),
         (status = 413, response = Problem413PayloadTooLarge),
         (status = 415, response = Problem415UnsupportedMediaType),

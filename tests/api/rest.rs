@@ -1592,3 +1592,28 @@ async fn the_openapi_document_agrees_with_the_reference_contract() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_database_outage_is_a_503_problem_that_keeps_its_cause_to_itself() {
+    each_backend(|app| async move {
+        let api = Api::new(app).await;
+        let user = api.app.user(None).await;
+        let ticket = api.app.ticket(Some(&user)).await;
+        let token = api.app.user_token(&user, READ_WRITE);
+        let _ = api.app.db.clone().close().await;
+        for uri in [
+            "/v2/support_tickets".to_owned(),
+            format!("/v2/support_tickets/{ticket}"),
+        ] {
+            let r = api.get(&uri, &token).await;
+            assert_eq!(r.status, 503, "{uri}: {}", r.text);
+            let text = r.text.to_lowercase();
+            assert!(
+                !text.contains("pool") && !text.contains("sql"),
+                "{}",
+                r.text
+            );
+        }
+    })
+    .await;
+}
