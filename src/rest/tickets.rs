@@ -1,6 +1,7 @@
 //! The support-ticket operations: list, retrieve, update, messages, categories.
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -36,9 +37,13 @@ fn reader(principal: MaybePrincipal) -> AppResult<Principal> {
     Ok(principal)
 }
 
+/// The path's ids as given; a path that cannot be read (bad percent-encoding) names nothing.
+type Ids<T> = Result<Path<T>, PathRejection>;
+
 /// A malformed id names nothing, so it is as missing as an absent one.
-fn ticket_id(raw: &str) -> AppResult<TicketId> {
-    TicketId::parse(raw).map_err(|_| AppError::NotFound)
+fn ticket_id(path: Ids<String>) -> AppResult<TicketId> {
+    let Path(raw) = path.map_err(|_| AppError::NotFound)?;
+    TicketId::parse(&raw).map_err(|_| AppError::NotFound)
 }
 
 fn urls(state: &AppState) -> Urls {
@@ -324,11 +329,11 @@ pub async fn list(
 pub async fn retrieve(
     State(state): State<AppState>,
     principal: MaybePrincipal,
-    Path(id): Path<String>,
+    id: Ids<String>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let principal = reader(principal)?;
-    let id = ticket_id(&id)?;
+    let id = ticket_id(id)?;
     let expand = query::expand(&QueryParams::parse(raw.as_deref()))
         .map_err(|e| AppError::bad_fields(vec![e]))?;
     let scope = principal.scope();
@@ -374,12 +379,12 @@ pub async fn retrieve(
 pub async fn update(
     State(state): State<AppState>,
     principal: MaybePrincipal,
-    Path(id): Path<String>,
+    id: Ids<String>,
     request: Request,
 ) -> AppResult<Response> {
     let principal = principal.required()?;
     principal.require(OAuthScope::Write)?;
-    let id = ticket_id(&id)?;
+    let id = ticket_id(id)?;
     let precondition = IfMatch::parse(request.headers());
     let change = categorization(&state, request).await?;
     let scope = principal.scope();
@@ -651,11 +656,11 @@ async fn categorization(state: &AppState, request: Request) -> AppResult<Categor
 pub async fn messages(
     State(state): State<AppState>,
     principal: MaybePrincipal,
-    Path(id): Path<String>,
+    id: Ids<String>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<Vec<MessageBody>>> {
     let principal = reader(principal)?;
-    let id = ticket_id(&id)?;
+    let id = ticket_id(id)?;
     let filter =
         query::message_filter(&QueryParams::parse(raw.as_deref())).map_err(AppError::bad_fields)?;
     let scope = principal.scope();
@@ -692,10 +697,11 @@ pub async fn messages(
 pub async fn message(
     State(state): State<AppState>,
     principal: MaybePrincipal,
-    Path((ticket, message)): Path<(String, String)>,
+    ids: Ids<(String, String)>,
 ) -> AppResult<Json<MessageBody>> {
     let principal = reader(principal)?;
-    let ticket = ticket_id(&ticket)?;
+    let Path((ticket, message)) = ids.map_err(|_| AppError::NotFound)?;
+    let ticket = TicketId::parse(&ticket).map_err(|_| AppError::NotFound)?;
     let message = MessageId::parse(&message).map_err(|_| AppError::NotFound)?;
     let found = messages::get_many(&state.db, &principal.scope(), &[message.into_string()]).await?;
     found

@@ -293,8 +293,24 @@ async fn a_ticket_outside_the_scope_answers_like_a_missing_one() {
             }
             let listed = api.list("", &token).await;
             assert_eq!(listed, vec![visible.to_string()]);
-            let wrong_pattern = api.get("/v2/support_tickets/tick123", &token).await;
-            assert_eq!(wrong_pattern.status, 404);
+            for wrong_pattern in [
+                "tick123",
+                "%FF%FE",
+                "tick%2F01HN2NJ9NMRZBXT1H6FT9N773",
+                "user01HN2NJ9NMRZBXT1H6FT9N7735",
+            ] {
+                let r = api
+                    .get(&format!("/v2/support_tickets/{wrong_pattern}"), &token)
+                    .await;
+                assert_eq!(r.status, 404, "{wrong_pattern}");
+                let r = api
+                    .get(
+                        &format!("/v2/support_tickets/{visible}/messages/{wrong_pattern}"),
+                        &token,
+                    )
+                    .await;
+                assert_eq!(r.status, 404, "{wrong_pattern}");
+            }
             let lower = api
                 .get(
                     &format!("/v2/support_tickets/{}", visible.as_str().to_lowercase()),
@@ -1297,8 +1313,8 @@ async fn a_page_costs_the_same_few_statements_for_5_and_50_expanded_tickets() {
         let mut counts = Vec::new();
         for n in [5, 50] {
             app.reset_statements();
-            let r = app
-                .rest(
+            let r = api
+                .call(
                     "GET",
                     &format!("/v2/support_tickets?page_size={n}&expand=user,messages"),
                     Some(&token),
