@@ -44,6 +44,14 @@ pub enum AppError {
     Conflict(String),
     /// `If-Match` no longer matches.
     PreconditionFailed,
+    /// The path exists, the method does not (the `Allow` header is the caller's to add).
+    MethodNotAllowed,
+    /// No representation the `Accept` header allows.
+    NotAcceptable,
+    /// The request body is larger than the configured limit.
+    PayloadTooLarge,
+    /// A request body of a media type the operation does not take.
+    UnsupportedMediaType(String),
     /// The database cannot be reached; retrying later may work.
     Unavailable,
     /// Anything else: logged with its cause, reported to the client without it.
@@ -83,12 +91,18 @@ impl AppError {
     /// The message for the client: never a database or internal error text.
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
+            Self::Unauthenticated(m)
+            | Self::Forbidden(m)
+            | Self::Conflict(m)
+            | Self::UnsupportedMediaType(m) => m.clone(),
             Self::NotFound => "Resource does not exist or cannot be accessed.".into(),
             Self::BadInput { detail, .. } => detail.clone(),
             Self::PreconditionFailed => {
                 "The resource has changed since it was read (If-Match).".into()
             }
+            Self::MethodNotAllowed => "The resource does not support this method.".into(),
+            Self::NotAcceptable => "Could not satisfy the request Accept header.".into(),
+            Self::PayloadTooLarge => "The request body is too large.".into(),
             Self::Unavailable => {
                 "The service is temporarily unavailable; try again shortly.".into()
             }
@@ -104,6 +118,10 @@ impl AppError {
             Self::BadInput { .. } => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -117,6 +135,10 @@ impl AppError {
             Self::NotFound => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) | Self::PreconditionFailed => "CONFLICT",
+            Self::MethodNotAllowed
+            | Self::NotAcceptable
+            | Self::PayloadTooLarge
+            | Self::UnsupportedMediaType(_) => "BAD_REQUEST",
             Self::Unavailable => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -130,6 +152,11 @@ impl AppError {
             Self::BadInput { title, .. } => title.clone(),
             Self::Conflict(_) => "Conflict".into(),
             Self::PreconditionFailed => "Precondition failed".into(),
+            Self::MethodNotAllowed => "Method not allowed".into(),
+            // As the contract spells it.
+            Self::NotAcceptable => "Not Acceptable".into(),
+            Self::PayloadTooLarge => "Payload too large".into(),
+            Self::UnsupportedMediaType(_) => "Unsupported media type".into(),
             Self::Unavailable => "Service unavailable".into(),
             Self::Internal(_) => "Internal server error".into(),
         }

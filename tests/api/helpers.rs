@@ -373,3 +373,146 @@ pub fn node_ids(connection: &Value) -> Vec<String> {
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
 }
+
+impl TestApp {
+    /// A request under `/v2`: optional bearer token, extra headers, optional body.
+    pub async fn rest(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(
+            request
+                .body(body.map(Body::from).unwrap_or_else(Body::empty))
+                .expect("request"),
+        )
+        .await
+    }
+}
+
+/// The application's own OpenAPI document (`GET /v2/openapi.json`), to validate responses.
+pub struct OpenApiDoc {
+    pub doc: Value,
+}
+
+impl OpenApiDoc {
+    pub async fn fetch(app: &TestApp) -> Self {
+        let r = app.rest("GET", "/v2/openapi.json", None, &[], None).await;
+        assert_eq!(r.status, 200, "openapi.json: {}", r.text);
+        Self { doc: r.body }
+    }
+
+    /// The documented path template that `path` (below `/v2`) matches; literal segments win.
+    pub fn template(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+        let mut best: Option<(usize, String)> = None;
+        for template in self.doc["paths"].as_object()?.keys() {
+            let parts: Vec<&str> = template.trim_matches('/').split('/').collect();
+            if parts.len() != segments.len() {
+                continue;
+            }
+            let mut params = 0;
+            let fits = parts.iter().zip(&segments).all(|(t, s)| {
+                if t.starts_with('{') {
+                    params += 1;
+                    !s.is_empty()
+                } else {
+                    t == s
+                }
+            });
+            if fits && best.as_ref().is_none_or(|(p, _)| params < *p) {
+                best = Some((params, template.clone()));
+            }
+        }
+        best.map(|(_, t)| t)
+    }
+
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        match value["$ref"].as_str() {
+            Some(r) => self
+                .doc
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or(&Value::Null),
+            None => value,
+        }
+    }
+
+    /// Errors of `instance` against `schema`, whose `$ref`s point into this document.
+    pub fn errors(&self, schema: &Value, instance: &Value) -> Vec<String> {
+        let mut root = schema.clone();
+        if let Some(object) = root.as_object_mut() {
+            object.insert("components".into(), self.doc["components"].clone());
+        }
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&root)
+            .expect("the document's schemas compile");
+        validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+
+    /// Checks a `/v2` exchange against the document and the conventions every response
+    /// keeps: the version header, problem+json errors whose `status` is the HTTP status, and
+    /// a body matching the documented schema of that operation and status (or, for paths
+    /// and methods that do not exist, the problem schema).
+    pub fn check(&self, method: &str, uri: &str, r: &TestResponse) {
+        let context = format!("{method} {uri} -> {}: {}", r.status, r.text);
+        assert_eq!(r.header("evenergy-version"), Some("2"), "{context}");
+        let content_type = r.header("content-type").unwrap_or_default().to_owned();
+        let code = r.status.as_u16();
+        if code >= 400 {
+            assert!(
+                content_type.starts_with("application/problem+json"),
+                "{context}"
+            );
+            assert_eq!(r.body["status"], json!(code), "{context}");
+            assert!(r.body["title"].is_string(), "{context}");
+            assert!(r.body["detail"].is_string(), "{context}");
+        }
+        let path = uri.split('?').next().unwrap_or(uri);
+        let path = path.strip_prefix("/v2").unwrap_or(path);
+        if path == "/openapi.json" && code == 200 {
+            return;
+        }
+        let operation = self
+            .template(path)
+            .map(|t| &self.doc["paths"][t][method.to_lowercase()])
+            .filter(|op| op.is_object());
+        let schema = match operation {
+            Some(op) => {
+                let response = &op["responses"][code.to_string()];
+                assert!(
+                    response.is_object(),
+                    "status {code} is not documented for {method} {path}: {context}"
+                );
+                let response = self.resolve(response);
+                let media = content_type.split(';').next().unwrap_or_default().trim();
+                let schema = &response["content"][media]["schema"];
+                assert!(
+                    schema.is_object(),
+                    "{media} is not documented for {method} {path} {code}: {context}"
+                );
+                schema.clone()
+            }
+            None => {
+                assert!(code >= 400, "undocumented success: {context}");
+                json!({ "$ref": "#/components/schemas/RFC9457ProblemDetail" })
+            }
+        };
+        let errors = self.errors(&schema, &r.body);
+        assert!(errors.is_empty(), "{context}\nschema errors: {errors:#?}");
+    }
+}

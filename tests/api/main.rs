@@ -5,4 +5,5 @@ mod access;
 mod foundation;
 mod graphql;
 mod helpers;
+mod rest;
 mod stats;
