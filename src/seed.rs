@@ -143,6 +143,23 @@ fn categorize(rng: &mut ChaCha8Rng) -> (Category, Option<Subcategory>) {
     (category, sub)
 }
 
+/// A name as the ASCII local part of an address (`Müller` -> `mueller`): clients validate
+/// `email` as RFC 5322, which has no room for other letters.
+fn ascii_mailbox(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        match c {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 const FIRST_NAMES: &[&str] = &[
     "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",
     "Liam",
@@ -228,8 +245,8 @@ pub async fn seed(
             organization_id: Set(org),
             email: Set(format!(
                 "{}.{}{}@example.com",
-                first.to_lowercase(),
-                last.to_lowercase(),
+                ascii_mailbox(first),
+                ascii_mailbox(last),
                 i
             )),
             full_name: Set(format!("{first} {last}")),
