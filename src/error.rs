@@ -274,11 +274,12 @@ fn is_connection_error(err: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error as E;
     match err {
         E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) => true,
-        // SQLSTATE class 08 (connection exception) and 57P (the server shutting down or
-        // terminating the session): the database is away, not the request wrong.
-        E::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        // SQLSTATE class 08 (connection exception), 57P (the server shutting down or
+        // terminating the session), 53300 (too many connections) and 57014 (a statement
+        // timeout set by the operator): the database is away or busy, not the request wrong.
+        E::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || c.starts_with("57P") || c == "53300" || c == "57014"
+        }),
         _ => false,
     }
 }

@@ -1,6 +1,6 @@
 //! Ticket statistics. Each function runs GROUP BY / percentile SQL over the tickets that
-//! the scope and the filter select; only the grouped rows (a few hundred at most) reach
-//! the process, never the tickets themselves.
+//! the scope and the filter select; only the grouped rows reach the process (one per
+//! category pair, period or distinct value), never the tickets themselves.
 //!
 //! Percentiles are *continuous* (PostgreSQL's `percentile_cont`): over the sorted values
 //! `x[0..n]`, the p-th percentile is `x[lo] + (x[lo+1] - x[lo]) * (pos - lo)` where
@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use entity::support_ticket::{Column, Entity as Ticket};
 use entity::{Category, Subcategory};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
@@ -24,6 +24,9 @@ use crate::filter::TicketFilter;
 
 /// Largest `limit` of the ranked statistics.
 pub const MAX_RANKED: u64 = 100;
+
+/// Most points of one volume series: ten years of days.
+pub const MAX_VOLUME_POINTS: usize = 3660;
 
 /// The Sankey node that a ticket with a human-verified category but no subcategory flows to,
 /// so that each category's links add up to its tickets.
@@ -43,15 +46,6 @@ pub enum Period {
 }
 
 impl Period {
-    /// The first day of the period that contains `day`.
-    pub fn start_of(self, day: NaiveDate) -> NaiveDate {
-        match self {
-            Period::Day => day,
-            Period::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
-            Period::Month => day.with_day(1).unwrap_or(day),
-        }
-    }
-
     /// The first day of the next period.
     pub fn next(self, start: NaiveDate) -> NaiveDate {
         let next = match self {
@@ -270,8 +264,10 @@ fn epoch_micros(backend: DbBackend, column: &str) -> String {
         DbBackend::Postgres => {
             format!("CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000000) AS BIGINT)")
         }
+        // Whole seconds from the first 19 characters (no fraction, so no rounding by
+        // `strftime`), plus the fraction read as digits.
         _ => format!(
-            "(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + \
+            "(CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 + \
              CASE WHEN substr({column}, 20, 1) = '.' \
              THEN CAST(round(CAST('0.' || substr({column}, 21, 9) AS REAL) * 1000000) AS INTEGER) \
              ELSE 0 END)"
@@ -378,7 +374,8 @@ pub async fn first_response(
     filter: Option<&TicketFilter>,
 ) -> AppResult<FirstResponse> {
     let backend = db.get_database_backend();
-    // Uses the (ticket_id, position) index: a handful of messages per ticket.
+    // One descent of the partial index `idx_message_first_agent_response` per ticket; the
+    // IN list must stay word for word the index's predicate.
     let first_agent = r#"(SELECT MIN("m"."created_at") FROM "support_ticket_message" AS "m"
         WHERE "m"."ticket_id" = "support_ticket"."id"
         AND "m"."message_type" IN ('HUMAN_AGENT_RESPONSE', 'AI_AGENT_RESPONSE'))"#;
@@ -437,20 +434,27 @@ fn period_key(backend: DbBackend, period: Period) -> &'static str {
         (DbBackend::Postgres, Period::Month) => {
             r#"to_char("support_ticket"."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-01')"#
         }
-        (_, Period::Day) => r#"date("support_ticket"."created_at")"#,
+        // SQLite stores UTC timestamps as RFC 3339 text, so the day is its first ten
+        // characters; date functions are not used on the full value because older SQLite
+        // versions round fractions to the millisecond, which can cross midnight.
+        (_, Period::Day) => r#"substr("support_ticket"."created_at", 1, 10)"#,
         // 'weekday 0' moves forward to Sunday (or stays), six days back is that week's Monday.
-        (_, Period::Week) => r#"date("support_ticket"."created_at", 'weekday 0', '-6 days')"#,
-        (_, Period::Month) => r#"strftime('%Y-%m-01', "support_ticket"."created_at")"#,
+        (_, Period::Week) => {
+            r#"date(substr("support_ticket"."created_at", 1, 10), 'weekday 0', '-6 days')"#
+        }
+        (_, Period::Month) => r#"substr("support_ticket"."created_at", 1, 7) || '-01'"#,
     }
 }
 
 /// Tickets created per period, oldest first, with empty periods between the first and the
-/// last present as 0.
+/// last present as 0. More than [`MAX_VOLUME_POINTS`] periods is BAD_USER_INPUT naming
+/// `period_argument`.
 pub async fn volume(
     db: &DatabaseConnection,
     scope: &Scope,
     filter: Option<&TicketFilter>,
     period: Period,
+    period_argument: &str,
 ) -> AppResult<Vec<VolumePoint>> {
     let key = Expr::cust(period_key(db.get_database_backend(), period));
     let statement = selection(db, scope, filter)?
@@ -471,11 +475,24 @@ pub async fn volume(
     let mut points = Vec::new();
     let mut date = first;
     while date <= last {
+        if points.len() >= MAX_VOLUME_POINTS {
+            return Err(AppError::bad_field(
+                period_argument,
+                format!(
+                    "the tickets span more than {MAX_VOLUME_POINTS} periods ({first} to {last}); \
+                     narrow the createdAt range or group by a longer period"
+                ),
+            ));
+        }
         points.push(VolumePoint {
             date,
             count: counts.get(&date).copied().unwrap_or(0),
         });
-        date = period.next(date);
+        let next = period.next(date);
+        if next <= date {
+            break;
+        }
+        date = next;
     }
     Ok(points)
 }
@@ -741,10 +758,13 @@ pub mod drill {
     pub fn within(base: Option<&TicketFilter>, extra: TicketFilter) -> TicketFilter {
         match base {
             None => extra,
-            Some(base) => TicketFilter {
-                and: Some(vec![base.clone(), extra]),
-                ..Default::default()
-            },
+            // Into the caller's own `and` list, so that the caller's filter nests no deeper
+            // than it did in the statistic (nesting is limited).
+            Some(base) => {
+                let mut both = base.clone();
+                both.and.get_or_insert_with(Vec::new).push(extra);
+                both
+            }
         }
     }
 
@@ -891,15 +911,13 @@ mod tests {
     }
 
     #[test]
-    fn periods_start_on_the_first_day_and_step_to_the_next() {
+    fn periods_step_to_the_next_and_stop_at_the_last_date() {
         // 2024-01-17 is a Wednesday.
-        assert_eq!(Period::Week.start_of(day("2024-01-17")), day("2024-01-15"));
-        assert_eq!(Period::Week.start_of(day("2024-01-21")), day("2024-01-15"));
-        assert_eq!(Period::Week.start_of(day("2024-01-15")), day("2024-01-15"));
-        assert_eq!(Period::Month.start_of(day("2024-02-29")), day("2024-02-01"));
         assert_eq!(Period::Month.next(day("2024-01-01")), day("2024-02-01"));
         assert_eq!(Period::Week.next(day("2024-12-30")), day("2025-01-06"));
         assert_eq!(Period::Day.next(day("2024-02-28")), day("2024-02-29"));
+        // No later date: the caller stops instead of looping.
+        assert_eq!(Period::Day.next(NaiveDate::MAX), NaiveDate::MAX);
     }
 
     #[test]

@@ -1,10 +1,8 @@
 //! `/graphql` over HTTP: JSON POSTs (single or batched), GET queries, and GraphiQL for
 //! browsers. Enforces the limits the executor does not: body size (router), batch size,
-//! aliases, and no mutations over GET.
+//! expanded size, depth, aliases, and no mutations over GET.
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::order::in_query_order;
+use super::shape::{measure, MAX_EXPANDED_FIELDS};
 use super::Loaders;
 use crate::auth::authenticate;
 use crate::startup::AppState;
@@ -33,56 +32,9 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     response
 }
 
-fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> usize {
-    if depth > 64 {
-        return 0;
-    }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some())
-                    + count_aliases(&f.node.selection_set.node, doc, depth + 1)
-            }
-            Selection::InlineFragment(f) => {
-                count_aliases(&f.node.selection_set.node, doc, depth + 1)
-            }
-            Selection::FragmentSpread(s) => doc
-                .fragments
-                .get(&s.node.fragment_name.node)
-                .map(|f| count_aliases(&f.node.selection_set.node, doc, depth + 1))
-                .unwrap_or(0),
-        })
-        .sum()
-}
-
-/// How deep an operation nests, in fields. `ofType` does not count: introspection clients
-/// (GraphiQL among them) unwrap list and non-null types with a chain of nine of them, which
-/// is linear (one type per level), not a fan-out a depth limit guards against.
-fn depth(set: &SelectionSet, doc: &ExecutableDocument, guard: usize) -> usize {
-    if guard > 64 {
-        return guard;
-    }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                let own = usize::from(f.node.name.node != "ofType");
-                own + depth(&f.node.selection_set.node, doc, guard + 1)
-            }
-            Selection::InlineFragment(f) => depth(&f.node.selection_set.node, doc, guard + 1),
-            Selection::FragmentSpread(s) => doc
-                .fragments
-                .get(&s.node.fragment_name.node)
-                .map(|f| depth(&f.node.selection_set.node, doc, guard + 1))
-                .unwrap_or(0),
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-/// What the executor does not check itself: depth (see [`depth`]), aliases per operation,
-/// and (for GET) that the operation is not a mutation. Unparsable queries are left to the executor to report.
+/// What the executor does not check itself, measured before it validates anything (see
+/// [`shape`](super::shape)): expanded size, depth, aliases per operation, and (for GET)
+/// that the operation is not a mutation. Unparsable queries are left to the executor to report.
 fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Response> {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return Ok(());
@@ -111,8 +63,18 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Re
                 .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
             return Err(response);
         }
+        let shape = measure(&op.node.selection_set.node, &doc);
+        if shape.fields > MAX_EXPANDED_FIELDS {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "GRAPHQL_VALIDATION_FAILED",
+                &format!(
+                    "The operation expands to more than {MAX_EXPANDED_FIELDS} field selections (fragments count wherever they are spread)."
+                ),
+            ));
+        }
         let max_depth = state.config.graphql.graphql_max_depth;
-        let nesting = depth(&op.node.selection_set.node, &doc, 0);
+        let nesting = shape.depth;
         if nesting > max_depth {
             return Err(error_response(
                 StatusCode::BAD_REQUEST,
@@ -122,7 +84,7 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Re
                 ),
             ));
         }
-        let aliases = count_aliases(&op.node.selection_set.node, &doc, 0);
+        let aliases = shape.aliases;
         if aliases > max_aliases {
             return Err(error_response(
                 StatusCode::BAD_REQUEST,

@@ -39,7 +39,14 @@ pub struct Loaders {
     pub organizations: DataLoader<OrganizationLoader>,
     pub messages: DataLoader<MessagesLoader>,
     pub history: DataLoader<HistoryLoader>,
+    /// Drill-down lists this request may still open (see [`MAX_DRILL_DOWNS`]).
+    drill_downs: std::sync::atomic::AtomicUsize,
 }
+
+/// Drill-down lists (`tickets` under a statistic) one request may open. Each is a query of
+/// its own, and a volume series can have thousands of points, so the number of lists is
+/// bounded here rather than by the complexity estimate, which cannot know it.
+pub const MAX_DRILL_DOWNS: usize = 100;
 
 impl Loaders {
     pub fn new(db: DatabaseConnection, scope: Scope) -> Self {
@@ -49,7 +56,16 @@ impl Loaders {
             organizations: loader(OrganizationLoader(source.clone())),
             messages: loader(MessagesLoader(source.clone())),
             history: loader(HistoryLoader(source)),
+            drill_downs: std::sync::atomic::AtomicUsize::new(MAX_DRILL_DOWNS),
         }
+    }
+
+    /// Takes one drill-down from the request's allowance; false when none is left.
+    pub fn take_drill_down(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.drill_downs
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 }
 

@@ -7,6 +7,7 @@ mod loaders;
 mod mutation;
 mod order;
 mod query;
+mod shape;
 mod stats;
 pub mod types;
 

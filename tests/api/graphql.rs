@@ -655,6 +655,9 @@ async fn the_playground_loads_the_schema_and_its_own_assets() {
             assert_eq!(served.header("content-encoding"), Some("gzip"), "{asset}");
             assert!(served.text.len() > 1000, "{asset}");
             assert_eq!(app.send(get("identity")).await.status, 406, "{asset}");
+            assert_eq!(app.send(get("gzip;q=0.0")).await.status, 406, "{asset}");
+            let no_header = axum::http::Request::get(format!("/graphiql/3.8.3/{asset}")).body(axum::body::Body::empty()).unwrap();
+            assert_eq!(app.send(no_header).await.status, 200, "{asset}: no Accept-Encoding accepts anything");
         }
         let missing = app
             .send(axum::http::Request::get("/graphiql/3.8.3/nope.js").body(axum::body::Body::empty()).unwrap())
@@ -691,6 +694,28 @@ async fn responses_list_fields_in_the_order_they_were_requested() {
             let at = got.text[from..].find(key).unwrap_or_else(|| panic!("{key} after byte {from} in {}", got.text));
             from += at + key.len();
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn fragments_that_double_at_every_level_are_refused_before_validation() {
+    each_backend(|app| async move {
+        // 40 levels of two spreads each expand to 2^40 selections from a query of 2 KB.
+        let mut query = String::from("query { ...F0 }");
+        for i in 0..40 {
+            query.push_str(&format!(" fragment F{i} on Query {{ ...F{} ...F{} }}", i + 1, i + 1));
+        }
+        query.push_str(" fragment F40 on Query { categories { categories { value } } }");
+        let refused = app.graphql(None, &query, json!({})).await;
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert_eq!(error_code(&refused.body), Some("GRAPHQL_VALIDATION_FAILED"), "{}", refused.text);
+        let cycle = app.graphql(None, "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }", json!({})).await;
+        assert_eq!(error_code(&cycle.body), Some("GRAPHQL_VALIDATION_FAILED"), "{}", cycle.text);
+        // A fragment used many times over is fine while it stays small.
+        let reused = "{ a: categories { ...C } b: categories { ...C } } fragment C on Categories { categories { value label } }";
+        let ok = app.graphql(None, reused, json!({})).await;
+        assert!(ok.body["errors"].is_null(), "{}", ok.text);
     })
     .await;
 }

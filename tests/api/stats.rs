@@ -29,7 +29,7 @@ fn at(micros: i64) -> DateTime<Utc> {
 const STATS: &str = r#"query($f: TicketFilter) { stats(filter: $f) {
   total
   sankey { nodes { id label } links { source target value category subcategory tickets(first: 1) { totalCount } } }
-  day: volume(groupBy: DAY) { date count tickets(first: 1) { totalCount } }
+  day: volume(groupBy: DAY) { date count }
   week: volume(groupBy: WEEK) { date count tickets(first: 1) { totalCount } }
   month: volume(groupBy: MONTH) { date count tickets(first: 1) { totalCount } }
   resolution { resolutionRate totalResolved totalUnresolved averageHours medianHours p90Hours }
@@ -275,6 +275,8 @@ fn next_period(start: NaiveDate, period: &str) -> NaiveDate {
     }
 }
 
+/// Drill-down lists per request are limited, so the day series (up to 70 points) is
+/// checked without them; weeks and months carry theirs.
 fn volume(tickets: &[&GenTicket], period: &str) -> Value {
     let mut counts: BTreeMap<NaiveDate, usize> = BTreeMap::new();
     for t in tickets {
@@ -287,7 +289,11 @@ fn volume(tickets: &[&GenTicket], period: &str) -> Value {
         let mut d = first;
         while d <= last {
             let n = counts.get(&d).copied().unwrap_or(0);
-            points.push(json!({ "date": d.to_string(), "count": n, "tickets": drill(n) }));
+            let mut point = json!({ "date": d.to_string(), "count": n });
+            if period != "day" {
+                point["tickets"] = drill(n);
+            }
+            points.push(point);
             d = next_period(d, period);
         }
     }
@@ -708,6 +714,121 @@ async fn bad_statistics_arguments_are_bad_user_input_naming_the_argument() {
         let anonymous = app.graphql(None, "{ stats { total } }", json!({})).await;
         assert_eq!(anonymous.status, 401);
         assert_eq!(error_code(&anonymous.body), Some("UNAUTHENTICATED"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_volume_series_longer_than_ten_years_of_days_is_refused_naming_group_by() {
+    each_backend(|app| async move {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        for created in ["1970-01-01T00:00:00Z", "2024-06-01T00:00:00Z"] {
+            let created = at(created);
+            app.ticket_with(None, move |m| m.created_at = Set(created))
+                .await;
+        }
+        let token = app.all_areas();
+        let days = app
+            .graphql(Some(&token), "{ stats { volume { count } } }", json!({}))
+            .await;
+        assert_eq!(
+            error_code(&days.body),
+            Some("BAD_USER_INPUT"),
+            "{}",
+            days.text
+        );
+        assert!(days.text.contains("groupBy"), "{}", days.text);
+        let months = app
+            .graphql(
+                Some(&token),
+                "{ stats { volume(groupBy: MONTH) { count } } }",
+                json!({}),
+            )
+            .await;
+        let points = months.body["data"]["stats"]["volume"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(points, 54 * 12 + 6, "{}", months.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn drill_down_lists_are_limited_per_request() {
+    each_backend(|app| async move {
+        let start = base();
+        for day in 0..120 {
+            let created = start + Duration::days(day);
+            app.ticket_with(None, move |m| m.created_at = Set(created))
+                .await;
+        }
+        let token = app.all_areas();
+        let all = app
+            .graphql(
+                Some(&token),
+                "{ stats { volume { count tickets(first: 1) { totalCount } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            error_code(&all.body),
+            Some("BAD_USER_INPUT"),
+            "{}",
+            all.text
+        );
+        assert!(all.text.contains("drill-down"), "{}", all.text);
+        let weeks = app
+            .graphql(
+                Some(&token),
+                "{ stats { volume(groupBy: WEEK) { count tickets(first: 1) { totalCount } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(weeks.body["errors"].is_null(), "{}", weeks.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn drill_down_accepts_every_filter_the_statistic_accepted() {
+    each_backend(|app| async move {
+        app.ticket_with(None, |m| m.status = Set(Some("Open".into()))).await;
+        // Eight levels of `and`, the most a filter may nest.
+        let mut filter = json!({ "status": { "eq": "Open" } });
+        for _ in 0..8 {
+            filter = json!({ "and": [filter] });
+        }
+        let q = "query($f: TicketFilter) { stats(filter: $f) { statusBreakdown { count tickets { totalCount } } } }";
+        let got = app.graphql(Some(&app.all_areas()), q, json!({ "f": filter })).await;
+        assert!(got.body["errors"].is_null(), "{}", got.text);
+        assert_eq!(got.body["data"]["stats"]["statusBreakdown"][0]["tickets"]["totalCount"], json!(1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_last_instants_of_a_period_stay_in_it_to_the_microsecond() {
+    each_backend(|app| async move {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // Sunday 2024-01-21, half a millisecond before midnight; resolved 1 h 0.0005 s later.
+        let created = at("2024-01-21T23:59:59.9995Z");
+        let resolved = at("2024-01-22T00:59:59.999999Z");
+        let id = app
+            .ticket_with(None, move |m| {
+                m.created_at = Set(created);
+                m.resolved_at = Set(Some(resolved));
+            })
+            .await
+            .to_string();
+        let q = "{ stats { day: volume { date } week: volume(groupBy: WEEK) { date tickets { edges { node { id } } } }
+                  resolution { averageHours } } }";
+        let got = app.graphql(Some(&app.all_areas()), q, json!({})).await;
+        let stats = &got.body["data"]["stats"];
+        assert_eq!(stats["day"][0]["date"], "2024-01-21", "{}", got.text);
+        assert_eq!(stats["week"][0]["date"], "2024-01-15", "{}", got.text);
+        assert_eq!(node_ids(&stats["week"][0]["tickets"]), [id]);
+        let hours = (resolved - created).num_microseconds().unwrap() as f64 / HOUR as f64;
+        assert_close(&stats["resolution"]["averageHours"], &json!(hours), "hours");
     })
     .await;
 }
