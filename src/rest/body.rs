@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{support_ticket, support_ticket_message, user, Category, MessageType, Subcategory};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema;
+use crate::data::stats;
 
 /// Builds the absolute URLs of resources from `PUBLIC_BASE_URL`.
 #[derive(Debug, Clone)]
@@ -315,6 +316,274 @@ impl TicketBody {
             created_at: ticket.created_at,
             ticket_updated_at: ticket.ticket_updated_at,
             resolved_at: ticket.resolved_at,
+        }
+    }
+}
+
+// ---- statistics ----
+
+/// The key under which a breakdown counts the tickets with no value. The contract's keys are
+/// strings, so the no-value bucket (a null `value` in GraphQL) is listed under this one.
+pub const NO_VALUE: &str = "(none)";
+
+/// Sankey diagram data: human-verified category to subcategory flows.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SupportTicketStatsSankey)]
+pub struct SankeyBody {
+    /// Categories (`category:<label>`), then subcategories (`subcategory:<label>`).
+    #[schema(inline, required = false)]
+    pub nodes: Vec<SankeyNodeBody>,
+    /// Flows from a category to a subcategory, largest first.
+    #[schema(inline, required = false)]
+    pub links: Vec<SankeyLinkBody>,
+}
+
+/// A category or subcategory node.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SankeyNodeBody {
+    /// `category:<label>` or `subcategory:<label>`; tickets with a category and no
+    /// subcategory flow to `subcategory:No subcategory`.
+    pub id: String,
+    /// For display.
+    pub label: String,
+}
+
+/// Tickets flowing from a category to a subcategory.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SankeyLinkBody {
+    /// Id of the category node.
+    pub source: String,
+    /// Id of the subcategory node.
+    pub target: String,
+    /// Number of tickets.
+    #[schema(schema_with = schema::integer)]
+    pub value: u64,
+}
+
+impl SankeyBody {
+    pub fn new(sankey: stats::Sankey) -> Self {
+        Self {
+            nodes: sankey
+                .nodes
+                .into_iter()
+                .map(|n| SankeyNodeBody {
+                    id: n.id,
+                    label: n.label,
+                })
+                .collect(),
+            links: sankey
+                .links
+                .into_iter()
+                .map(|l| SankeyLinkBody {
+                    source: l.source,
+                    target: l.target,
+                    value: l.value,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Tickets created per period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SupportTicketStatsVolume)]
+pub struct VolumeBody {
+    /// Periods, oldest first; those with no tickets between the first and the last count 0.
+    #[schema(inline, required = false)]
+    pub time_series: Vec<VolumePointBody>,
+}
+
+/// Tickets created in one period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VolumePointBody {
+    /// First day of the period (UTC; weeks start on Monday).
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// Number of tickets created in the period.
+    #[schema(schema_with = schema::integer)]
+    pub count: u64,
+}
+
+impl VolumeBody {
+    pub fn new(points: Vec<stats::VolumePoint>) -> Self {
+        Self {
+            time_series: points
+                .into_iter()
+                .map(|p| VolumePointBody {
+                    date: p.date,
+                    count: p.count,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Resolution metrics. Times are in hours, from `created_at` to `resolved_at`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SupportTicketStatsResolution)]
+pub struct ResolutionBody {
+    /// Resolved share of the tickets, 0-1 (0 when there are none).
+    #[schema(format = Float)]
+    pub resolution_rate: f64,
+    /// Mean resolution time; null when no ticket is resolved.
+    #[schema(format = Float, required = false)]
+    pub avg_resolution_time_hours: Option<f64>,
+    /// Median resolution time (interpolated between the two middle values of an even
+    /// count); null when no ticket is resolved.
+    #[schema(format = Float, required = false)]
+    pub median_resolution_time_hours: Option<f64>,
+    /// Tickets with a `resolved_at`.
+    #[schema(schema_with = schema::integer)]
+    pub total_resolved: u64,
+    /// Tickets without a `resolved_at`.
+    #[schema(schema_with = schema::integer)]
+    pub total_unresolved: u64,
+}
+
+impl ResolutionBody {
+    pub fn new(r: stats::Resolution) -> Self {
+        Self {
+            resolution_rate: r.resolution_rate,
+            avg_resolution_time_hours: r.times.average_hours,
+            median_resolution_time_hours: r.times.median_hours,
+            total_resolved: r.total_resolved,
+            total_unresolved: r.total_unresolved,
+        }
+    }
+}
+
+/// A breakdown body and its bucket, keyed by the name of the ticket field.
+macro_rules! breakdown_body {
+    ($body:ident as $name:ident, $bucket:ident, $key:ident, $key_doc:tt, $what:tt, $one:tt) => {
+        #[doc = $what]
+        #[derive(Debug, Clone, Serialize, ToSchema)]
+        #[schema(as = $name)]
+        pub struct $body {
+            /// Values with their tickets, largest first.
+            #[schema(inline, required = false)]
+            pub breakdown: Vec<$bucket>,
+        }
+
+        #[doc = $one]
+        #[derive(Debug, Clone, Serialize, ToSchema)]
+        pub struct $bucket {
+            #[doc = $key_doc]
+            pub $key: String,
+            /// Number of tickets.
+            #[schema(schema_with = schema::integer)]
+            pub count: u64,
+            /// Share of the tickets, 0-1.
+            #[schema(format = Float)]
+            pub percentage: f64,
+        }
+
+        impl $body {
+            pub fn new(buckets: Vec<stats::Bucket>) -> Self {
+                Self {
+                    breakdown: buckets
+                        .into_iter()
+                        .map(|b| $bucket {
+                            $key: b.value.unwrap_or_else(|| NO_VALUE.to_owned()),
+                            count: b.count,
+                            percentage: b.percentage,
+                        })
+                        .collect(),
+                }
+            }
+        }
+    };
+}
+
+breakdown_body!(
+    StatusBreakdownBody as SupportTicketStatsStatus,
+    StatusBucket,
+    status,
+    "Status value, e.g. `Open`; `(none)` for the tickets with no status.",
+    "Tickets per status.",
+    "Tickets with one status."
+);
+breakdown_body!(
+    PriorityBreakdownBody as SupportTicketStatsPriority,
+    PriorityBucket,
+    priority,
+    "Priority value, e.g. `High`; `(none)` for the tickets with no priority.",
+    "Tickets per priority.",
+    "Tickets with one priority."
+);
+breakdown_body!(
+    SourceBreakdownBody as SupportTicketStatsSource,
+    SourceBucket,
+    source,
+    "Source value, e.g. `Email`; `(none)` for the tickets with no source.",
+    "Tickets per source.",
+    "Tickets with one source."
+);
+
+/// The most frequent human-verified categories and subcategories.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SupportTicketStatsTopCategories)]
+pub struct TopCategoriesBody {
+    /// Categories, largest first.
+    #[schema(inline, required = false)]
+    pub categories: Vec<CategoryCountBody>,
+    /// Subcategories with the category they were recorded under, largest first.
+    #[schema(inline, required = false)]
+    pub subcategories: Vec<SubcategoryCountBody>,
+}
+
+/// Tickets of one category.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryCountBody {
+    /// The category.
+    #[schema(schema_with = schema::category)]
+    pub category: Category,
+    /// Number of tickets.
+    #[schema(schema_with = schema::integer)]
+    pub count: u64,
+    /// Share of the tickets, 0-1.
+    #[schema(format = Float)]
+    pub percentage: f64,
+}
+
+/// Tickets of one subcategory under one category.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubcategoryCountBody {
+    /// The subcategory.
+    #[schema(schema_with = schema::subcategory)]
+    pub subcategory: Subcategory,
+    /// The category it was recorded under.
+    #[schema(schema_with = schema::category)]
+    pub category: Category,
+    /// Number of tickets.
+    #[schema(schema_with = schema::integer)]
+    pub count: u64,
+    /// Share of the tickets, 0-1.
+    #[schema(format = Float)]
+    pub percentage: f64,
+}
+
+impl TopCategoriesBody {
+    pub fn new(top: stats::TopCategories) -> Self {
+        Self {
+            categories: top
+                .categories
+                .into_iter()
+                .map(|c| CategoryCountBody {
+                    category: c.category,
+                    count: c.count,
+                    percentage: c.percentage,
+                })
+                .collect(),
+            subcategories: top
+                .subcategories
+                .into_iter()
+                .map(|s| SubcategoryCountBody {
+                    subcategory: s.subcategory,
+                    category: s.category,
+                    count: s.count,
+                    percentage: s.percentage,
+                })
+                .collect(),
         }
     }
 }

@@ -6,6 +6,7 @@ mod body;
 pub mod openapi;
 pub mod query;
 mod schema;
+mod stats;
 mod tickets;
 
 use axum::extract::Request;
@@ -17,6 +18,8 @@ use axum::Router;
 
 use crate::error::AppError;
 use crate::startup::AppState;
+
+pub use body::NO_VALUE;
 
 /// The version header, read on requests and set on every response.
 pub const VERSION_HEADER: HeaderName = HeaderName::from_static("evenergy-version");
@@ -41,6 +44,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/support_tickets/{support_ticket_id}/messages/{message_id}",
             get(tickets::message),
+        )
+        .route("/support-ticket-stats/sankey", get(stats::sankey))
+        .route("/support-ticket-stats/volume", get(stats::volume))
+        .route("/support-ticket-stats/resolution", get(stats::resolution))
+        .route("/support-ticket-stats/status", get(stats::status))
+        .route("/support-ticket-stats/priority", get(stats::priority))
+        .route("/support-ticket-stats/source", get(stats::source))
+        .route(
+            "/support-ticket-stats/top-categories",
+            get(stats::top_categories),
         )
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { AppError::NotFound })

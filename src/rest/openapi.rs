@@ -17,9 +17,11 @@ use super::body::{
 };
 use super::query::{ValueKind, EXPAND_VALUES, MESSAGE_FILTER_PARAMS, TICKET_FILTER_PARAMS};
 use super::schema::{self, CategoryEnum, MessageTypeEnum, SubcategoryEnum};
+use super::stats::{self as stats_ops, DEFAULT_LIMIT, GROUP_BY_VALUES};
 use super::tickets::{self as ops, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::data::stats::MAX_RANKED;
 
-/// The document. Statistics operations join `paths` as they are added.
+/// The document.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -34,6 +36,13 @@ use super::tickets::{self as ops, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
         ops::update,
         ops::messages,
         ops::message,
+        stats_ops::sankey,
+        stats_ops::volume,
+        stats_ops::resolution,
+        stats_ops::status,
+        stats_ops::priority,
+        stats_ops::source,
+        stats_ops::top_categories,
     ),
     components(
         schemas(
@@ -50,6 +59,7 @@ use super::tickets::{self as ops, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
         responses(
             Problem400BadRequestList,
             Problem400BadRequestRetrieve,
+            Problem400BadRequestStats,
             Problem401Unauthorized,
             Problem403Forbidden,
             Problem404NotFound,
@@ -271,6 +281,47 @@ impl IntoParams for TicketFilterParams {
     }
 }
 
+/// The parameters of the volume statistics: `group_by` and the ticket filters.
+pub struct VolumeParams;
+
+impl IntoParams for VolumeParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = vec![parameter(
+            "group_by",
+            ParameterIn::Query,
+            false,
+            "Length of a period: day, week (Monday to Sunday) or month, in UTC. Defaults to day.",
+            string()
+                .enum_values(Some(GROUP_BY_VALUES))
+                .default(Some(GROUP_BY_VALUES[0].into())),
+        )];
+        params.extend(TicketFilterParams::into_params(|| None));
+        params
+    }
+}
+
+/// The parameters of the top categories: `limit` and the ticket filters.
+pub struct TopCategoriesParams;
+
+impl IntoParams for TopCategoriesParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = vec![parameter(
+            "limit",
+            ParameterIn::Query,
+            false,
+            &format!(
+                "Most categories, and most subcategories, to return: 1 to {MAX_RANKED}. Defaults to {DEFAULT_LIMIT}."
+            ),
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .default(Some(DEFAULT_LIMIT.into()))
+                .minimum(Some(1)),
+        )];
+        params.extend(TicketFilterParams::into_params(|| None));
+        params
+    }
+}
+
 /// The parameters of one ticket: its id and `expand`.
 pub struct TicketParams;
 
@@ -357,6 +408,7 @@ macro_rules! problem_responses {
 problem_responses! {
     Problem400BadRequestList => "Bad parameters (each one named in `field_errors`), bad page parameters, or an unsupported version.";
     Problem400BadRequestRetrieve => "A bad parameter or body field, or an unsupported version.";
+    Problem400BadRequestStats => "Bad parameters (each one named in `field_errors`), or an unsupported version.";
     Problem401Unauthorized => "No token, or a token that fails validation.";
     Problem403Forbidden => "The token lacks the OAuth scope the operation needs.";
     Problem404NotFound => "The resource does not exist or the token may not see it.";

@@ -6,4 +6,5 @@ mod foundation;
 mod graphql;
 mod helpers;
 mod rest;
+mod rest_stats;
 mod stats;

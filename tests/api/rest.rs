@@ -1491,21 +1491,29 @@ async fn the_openapi_document_agrees_with_the_reference_contract() {
             .unwrap_or_default()
             .ends_with("/v2"));
 
-        // Statistics operations are not served yet.
-        let served = |p: &&String| !p.starts_with("/support-ticket-stats/");
-        let reference_paths: Vec<&String> = theirs["paths"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter(served)
-            .collect();
+        let reference_paths: Vec<&String> = theirs["paths"].as_object().unwrap().keys().collect();
         let our_paths: Vec<&String> = ours["paths"].as_object().unwrap().keys().collect();
         let (mut a, mut b) = (reference_paths.clone(), our_paths.clone());
         a.sort();
         b.sort();
         assert_eq!(b, a, "paths");
 
+        // The filters of the ticket list: its query parameters but the page ones and `expand`.
+        let filters: Vec<(String, Value)> = parameters(&theirs, "/support_tickets", "get")
+            .into_iter()
+            .filter(|(key, _)| {
+                key.ends_with(" in query")
+                    && !["page_before", "page_after", "page_size", "expand"]
+                        .iter()
+                        .any(|name| *key == format!("{name} in query"))
+            })
+            .collect();
+        assert_eq!(filters.len(), 30, "{filters:?}");
+
         for path in reference_paths {
+            // The statistics operations take the filters of the list too, and need the read
+            // scope like every other ticket read; the reference lists neither on their paths.
+            let stats = path.starts_with("/support-ticket-stats/");
             for (method, op) in theirs["paths"][path].as_object().unwrap() {
                 if method == "parameters" {
                     continue;
@@ -1514,12 +1522,28 @@ async fn the_openapi_document_agrees_with_the_reference_contract() {
                 let at = format!("{method} {path}");
                 assert!(mine.is_object(), "{at} is missing");
                 assert_eq!(mine["operationId"], op["operationId"], "{at}");
+                let mut expected = parameters(&theirs, path, method);
+                if stats {
+                    for (key, filter) in &filters {
+                        let earlier = expected.insert(key.clone(), filter.clone());
+                        assert!(earlier.is_none(), "{at}: the reference lists {key}");
+                    }
+                }
                 assert_eq!(
                     parameters(&ours, path, method),
-                    parameters(&theirs, path, method),
+                    expected,
                     "{at}: parameters"
                 );
-                assert_eq!(mine["security"], op["security"], "{at}: security");
+                let security = if stats {
+                    assert!(
+                        op["security"].is_null(),
+                        "{at}: the reference names security"
+                    );
+                    json!([{ "oauth2": ["support:read"] }])
+                } else {
+                    op["security"].clone()
+                };
+                assert_eq!(mine["security"], security, "{at}: security");
                 if let Some(content) = op["requestBody"]["content"].as_object() {
                     for (media, c) in content {
                         assert_eq!(
@@ -1620,6 +1644,7 @@ async fn a_database_outage_is_a_503_problem_that_keeps_its_cause_to_itself() {
         for uri in [
             "/v2/support_tickets".to_owned(),
             format!("/v2/support_tickets/{ticket}"),
+            "/v2/support-ticket-stats/resolution".to_owned(),
         ] {
             let r = api.get(&uri, &token).await;
             assert_eq!(r.status, 503, "{uri}: {}", r.text);
