@@ -4,9 +4,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use entity::{support_ticket, user};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::auth::{Access, JwtKeys};
 use crate::config::{AppConfig, DatabaseSettings, JwtSettings, ServeSettings};
@@ -196,12 +194,18 @@ async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
              secret stored in the database. Do not run like this in production."
         );
     }
-    let empty = support_ticket::Entity::find()
-        .count(&db)
-        .await
-        .map_err(|e| format!("reading the database failed: {e}"))?
-        == 0;
-    if empty && settings.demo_data {
+    // One row is enough to know the database is not empty; counting millions is not.
+    let empty = settings.demo_data
+        && support_ticket::Entity::find()
+            .select_only()
+            .column(support_ticket::Column::Id)
+            .limit(1)
+            .into_tuple::<String>()
+            .one(&db)
+            .await
+            .map_err(|e| format!("reading the database failed: {e}"))?
+            .is_none();
+    if empty {
         tracing::info!("empty database: loading {DEMO_TICKETS} demo tickets");
         seed::seed(&db, DEMO_TICKETS, 42, |_, _| {}).await?;
     }
