@@ -79,6 +79,46 @@ where
     }
 }
 
+/// Equal JSON, except that numbers that are not both whole need only agree to 1e-9 relative.
+pub fn assert_close(actual: &Value, expected: &Value, path: &str) {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) => {
+            if let (Some(a), Some(e)) = (a.as_u64(), e.as_u64()) {
+                assert_eq!(a, e, "{path}");
+                return;
+            }
+            let (a, e) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                e.as_f64().unwrap_or(f64::NAN),
+            );
+            let tolerance = 1e-9 * e.abs().max(1e-3);
+            assert!((a - e).abs() <= tolerance, "{path}: got {a}, expected {e}");
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(
+                a.len(),
+                e.len(),
+                "{path}: got {actual}, expected {expected}"
+            );
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                assert_close(a, e, &format!("{path}[{i}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            let keys = |m: &serde_json::Map<String, Value>| {
+                let mut k: Vec<String> = m.keys().cloned().collect();
+                k.sort();
+                k
+            };
+            assert_eq!(keys(a), keys(e), "{path}");
+            for (k, e) in e {
+                assert_close(&a[k], e, &format!("{path}.{k}"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "{path}"),
+    }
+}
+
 /// Runs a property test: `check` on each generated case, on each backend. Fewer cases when
 /// PostgreSQL is used too, as every case then builds two databases.
 pub fn each_generated_case<S, F, Fut>(strategy: S, check: F)

@@ -11,7 +11,7 @@ use ticket_gateway::auth::Access;
 use ticket_gateway::ids::{OrgId, UserId};
 use ticket_gateway::rest::NO_VALUE;
 
-use crate::helpers::{each_backend, OpenApiDoc, TestApp, TestResponse, READ};
+use crate::helpers::{assert_close, each_backend, OpenApiDoc, TestApp, TestResponse, READ};
 
 const OPERATIONS: [&str; 7] = [
     "sankey",
@@ -415,46 +415,6 @@ fragment top on TopCategories {
   categories { category count percentage }
   subcategories { subcategory category count percentage }
 }"#;
-
-/// Equal JSON, except that numbers that are not both whole need only agree to 1e-9 relative.
-fn assert_close(actual: &Value, expected: &Value, path: &str) {
-    match (actual, expected) {
-        (Value::Number(a), Value::Number(e)) => {
-            if let (Some(a), Some(e)) = (a.as_u64(), e.as_u64()) {
-                assert_eq!(a, e, "{path}");
-                return;
-            }
-            let (a, e) = (
-                a.as_f64().unwrap_or(f64::NAN),
-                e.as_f64().unwrap_or(f64::NAN),
-            );
-            let tolerance = 1e-9 * e.abs().max(1e-3);
-            assert!((a - e).abs() <= tolerance, "{path}: got {a}, expected {e}");
-        }
-        (Value::Array(a), Value::Array(e)) => {
-            assert_eq!(
-                a.len(),
-                e.len(),
-                "{path}: got {actual}, expected {expected}"
-            );
-            for (i, (a, e)) in a.iter().zip(e).enumerate() {
-                assert_close(a, e, &format!("{path}[{i}]"));
-            }
-        }
-        (Value::Object(a), Value::Object(e)) => {
-            let keys = |m: &serde_json::Map<String, Value>| {
-                let mut k: Vec<String> = m.keys().cloned().collect();
-                k.sort();
-                k
-            };
-            assert_eq!(keys(a), keys(e), "{path}");
-            for (k, e) in e {
-                assert_close(&a[k], e, &format!("{path}.{k}"));
-            }
-        }
-        _ => assert_eq!(actual, expected, "{path}"),
-    }
-}
 
 /// A GraphQL breakdown as the REST body: `value` under the field's name, null as `(none)`.
 fn rest_breakdown(key: &str, buckets: &Value) -> Value {

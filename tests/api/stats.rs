@@ -48,35 +48,6 @@ fragment top on TopCategories {
   subcategories { subcategory category count percentage tickets(first: 1) { totalCount } }
 }"#;
 
-/// Equal JSON, except that numbers need only agree to 1e-9 relative.
-fn assert_close(actual: &Value, expected: &Value, path: &str) {
-    match (actual, expected) {
-        (Value::Number(a), Value::Number(e)) => {
-            let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
-            let tolerance = 1e-9 * e.abs().max(1e-3);
-            assert!((a - e).abs() <= tolerance, "{path}: got {a}, expected {e}");
-        }
-        (Value::Array(a), Value::Array(e)) => {
-            assert_eq!(
-                a.len(),
-                e.len(),
-                "{path}: got {actual}, expected {expected}"
-            );
-            for (i, (a, e)) in a.iter().zip(e).enumerate() {
-                assert_close(a, e, &format!("{path}[{i}]"));
-            }
-        }
-        (Value::Object(a), Value::Object(e)) => {
-            let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
-            assert_eq!(keys(a), keys(e), "{path}");
-            for (k, e) in e {
-                assert_close(&a[k], e, &format!("{path}.{k}"));
-            }
-        }
-        _ => assert_eq!(actual, expected, "{path}"),
-    }
-}
-
 // ---- the oracle ----
 
 #[derive(Debug, Clone)]
