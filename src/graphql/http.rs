@@ -2,7 +2,7 @@
 //! browsers. Enforces the limits the executor does not: body size (router), batch size,
 //! expanded size, depth, aliases, and no mutations over GET.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -35,9 +35,14 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
 /// What the executor does not check itself, measured before it validates anything (see
 /// [`shape`](super::shape)): expanded size, depth, aliases per operation, and (for GET)
 /// that the operation is not a mutation. Unparsable queries are left to the executor to report.
-fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Response> {
+/// Returns the parsed document, kept to put the response in the query's order.
+fn precheck(
+    state: &AppState,
+    request: &Request,
+    via_get: bool,
+) -> Result<Option<ExecutableDocument>, Response> {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return Ok(());
+        return Ok(None);
     };
     let operations: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![op],
@@ -95,10 +100,16 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<(), Re
             ));
         }
     }
-    Ok(())
+    Ok(Some(doc))
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> Response {
+/// Runs checked requests; `docs` holds each request's parsed document, in batch order.
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+    docs: Vec<Option<ExecutableDocument>>,
+) -> Response {
     let principal = match authenticate(&state.keys, headers) {
         Ok(p) => p,
         Err(e) => {
@@ -110,11 +121,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(list) => list,
     };
-    // Kept to put each response in the order of its query, after execution.
-    let queries: Vec<(String, Option<String>)> = requests
-        .iter()
-        .map(|r| (r.query.clone(), r.operation_name.clone()))
-        .collect();
+    let names: Vec<Option<String>> = requests.iter().map(|r| r.operation_name.clone()).collect();
     let mut prepared = Vec::with_capacity(requests.len());
     for mut request in requests {
         request = request.data(state.db.clone());
@@ -140,18 +147,17 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
             futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await,
         )
     };
-    let finish = |r: async_graphql::Response, (query, name): &(String, Option<String>)| {
-        with_codes(in_query_order(r, query, name.as_deref()))
+    let finish = |r: async_graphql::Response, i: usize| {
+        let doc = docs.get(i).and_then(Option::as_ref);
+        let name = names.get(i).and_then(Option::as_deref);
+        with_codes(in_query_order(r, doc, name))
     };
     let response = match response {
-        BatchResponse::Single(r) => match queries.first() {
-            Some(q) => BatchResponse::Single(finish(r, q)),
-            None => BatchResponse::Single(with_codes(r)),
-        },
+        BatchResponse::Single(r) => BatchResponse::Single(finish(r, 0)),
         BatchResponse::Batch(list) => BatchResponse::Batch(
             list.into_iter()
-                .zip(&queries)
-                .map(|(r, q)| finish(r, q))
+                .enumerate()
+                .map(|(i, r)| finish(r, i))
                 .collect(),
         ),
     };
@@ -289,12 +295,14 @@ pub async fn graphql_post(
             ),
         );
     }
+    let mut docs = Vec::with_capacity(requests.len());
     for request in requests {
-        if let Err(response) = precheck(&state, request, false) {
-            return response;
+        match precheck(&state, request, false) {
+            Ok(doc) => docs.push(doc),
+            Err(response) => return response,
         }
     }
-    execute(&state, &headers, batch).await
+    execute(&state, &headers, batch, docs).await
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -332,8 +340,9 @@ pub async fn graphql_get(
             )
         }
     };
-    if let Err(response) = precheck(&state, &request, true) {
-        return response;
-    }
-    execute(&state, &headers, BatchRequest::Single(request)).await
+    let doc = match precheck(&state, &request, true) {
+        Ok(doc) => doc,
+        Err(response) => return response,
+    };
+    execute(&state, &headers, BatchRequest::Single(request), vec![doc]).await
 }

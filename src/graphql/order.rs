@@ -10,13 +10,13 @@ use async_graphql::parser::types::{
 use async_graphql::{Name, Value};
 
 /// The response's data, reordered after the operation it answers. Leaves it as it is when
-/// the query cannot be parsed (then there is no data anyway).
+/// the query could not be parsed (`doc` is `None`; then there is no data anyway).
 pub fn in_query_order(
     mut response: async_graphql::Response,
-    query: &str,
+    doc: Option<&ExecutableDocument>,
     operation_name: Option<&str>,
 ) -> async_graphql::Response {
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+    let Some(doc) = doc else {
         return response;
     };
     let operation = match &doc.operations {
@@ -32,7 +32,7 @@ pub fn in_query_order(
     };
     if let Some(op) = operation {
         let data = std::mem::take(&mut response.data);
-        response.data = reorder(data, &[&op.node.selection_set.node], &doc, 0);
+        response.data = reorder(data, &[&op.node.selection_set.node], doc, 0);
     }
     response
 }
