@@ -60,6 +60,10 @@ pub struct GraphqlSettings {
     /// Largest request body in bytes (GraphQL and REST).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
+    /// Milliseconds a DataLoader gathers keys that nothing loaded ahead (lists and lookups
+    /// load their nested levels ahead, so few requests ever wait for it).
+    #[arg(long, env = "GRAPHQL_LOADER_DELAY_MS", default_value_t = 5)]
+    pub graphql_loader_delay_ms: u64,
     /// Serve schema introspection.
     #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphql_introspection: bool,
@@ -76,6 +80,7 @@ impl Default for GraphqlSettings {
             graphql_max_aliases: 30,
             graphql_max_directives: 5,
             graphql_max_batch: 10,
+            graphql_loader_delay_ms: 5,
             max_body_bytes: 64 * 1024,
             graphql_introspection: true,
             graphiql: true,

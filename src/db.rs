@@ -7,7 +7,7 @@ use entity::gateway_setting;
 use migration::{Migrator, MigratorTrait};
 use rand::Rng;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
 
 /// The URL with any password hidden, for messages.
 pub fn redacted(url: &str) -> String {
@@ -72,11 +72,31 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
     })
 }
 
-/// Brings the schema up to date.
+/// Brings the schema up to date, then refreshes the planner's statistics if anything changed.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
-    Migrator::up(db, None)
+    let fail = |e: sea_orm::DbErr| format!("migrating the database failed: {e}");
+    let pending = Migrator::get_pending_migrations(db).await.map_err(fail)?;
+    Migrator::up(db, None).await.map_err(fail)?;
+    if !pending.is_empty() {
+        analyze(db).await?;
+    }
+    Ok(())
+}
+
+/// Refreshes the query planner's statistics. Without them, after a bulk load and before
+/// autovacuum gets to it, PostgreSQL plans a page's lookups as scans of whole tables.
+pub async fn analyze(db: &DatabaseConnection) -> Result<(), String> {
+    let sql = match db.get_database_backend() {
+        // The product's tables only: the system catalogs are not ours to refresh.
+        sea_orm::DbBackend::Postgres => {
+            r#"ANALYZE organization, "user", support_ticket, support_ticket_message, categorization_change"#
+        }
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(sql)
         .await
-        .map_err(|e| format!("migrating the database failed: {e}"))
+        .map(|_| ())
+        .map_err(|e| format!("ANALYZE failed: {e}"))
 }
 
 const DEV_SECRET_KEY: &str = "development_jwt_secret";

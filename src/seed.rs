@@ -305,6 +305,7 @@ pub async fn seed(
         summary.tickets = done;
         progress(done, tickets);
     }
+    crate::db::analyze(db).await?;
     Ok(summary)
 }
 

@@ -4,26 +4,39 @@ use std::collections::HashMap;
 
 use entity::support_ticket;
 use entity::support_ticket_message::{Column, Entity as Message, Model};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use super::Scope;
+use super::{one_of, Scope};
 use crate::error::AppResult;
 use crate::filter::MessageFilter;
 
-/// The messages of the given tickets in scope, matching the filter, by position; one statement.
+/// The messages of the given tickets in scope, matching the filter, by position; one statement,
+/// the same text for any number of tickets.
 pub async fn for_tickets(
     db: &DatabaseConnection,
     scope: &Scope,
     ticket_ids: &[String],
     filter: &MessageFilter,
 ) -> AppResult<HashMap<String, Vec<Model>>> {
-    let mut out: HashMap<String, Vec<Model>> = HashMap::new();
+    let mut out: HashMap<String, Vec<Model>> = HashMap::with_capacity(ticket_ids.len());
     if ticket_ids.is_empty() {
         return Ok(out);
     }
+    let backend = db.get_database_backend();
+    // The list is bound on both sides of the join so that each side is an index lookup.
     let rows = Message::find()
         .inner_join(support_ticket::Entity)
-        .filter(Column::TicketId.is_in(ticket_ids.iter().cloned()))
+        .filter(one_of(
+            Expr::col((Message, Column::TicketId)).into(),
+            ticket_ids,
+            backend,
+        ))
+        .filter(one_of(
+            Expr::col((support_ticket::Entity, support_ticket::Column::Id)).into(),
+            ticket_ids,
+            backend,
+        ))
         .filter(scope.ticket_condition())
         .filter(filter.condition()?)
         .order_by_asc(Column::TicketId)
@@ -47,7 +60,11 @@ pub async fn get_many(
     }
     Ok(Message::find()
         .inner_join(support_ticket::Entity)
-        .filter(Column::Id.is_in(ids.iter().cloned()))
+        .filter(one_of(
+            Expr::col((Message, Column::Id)).into(),
+            ids,
+            db.get_database_backend(),
+        ))
         .filter(scope.ticket_condition())
         .all(db)
         .await?)

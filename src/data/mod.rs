@@ -9,9 +9,30 @@ pub mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};
 pub use scope::Scope;
+use sea_orm::sea_query::extension::postgres::PgFunc;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::DbBackend;
 
 /// Now, at the precision both backends store (microseconds), so that a value written and
 /// read back compares equal, which cursors rely on.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
+}
+
+/// `column IN ids`, with the whole list bound as one value: `= ANY($1)` on PostgreSQL,
+/// `IN (SELECT value FROM json_each(?))` on SQLite. One statement text for every list length,
+/// so it is prepared once and cached, and no list is too long for the SQL parser.
+pub(crate) fn one_of(column: SimpleExpr, ids: &[String], backend: DbBackend) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => column.eq(PgFunc::any(Expr::val(ids.to_vec()))),
+        _ => {
+            let list = serde_json::Value::from(ids.to_vec()).to_string();
+            column.in_subquery(
+                Query::select()
+                    .column(Alias::new("value"))
+                    .from_function(Func::cust("json_each").arg(list), Alias::new("ids"))
+                    .to_owned(),
+            )
+        }
+    }
 }

@@ -6,11 +6,12 @@ use entity::support_ticket::{self, Categorization, Column, Entity as Ticket, Mod
 use entity::{categorization_change, Category, Subcategory};
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait,
+    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    TransactionTrait,
 };
 
-use super::Scope;
+use super::{one_of, Scope};
 use crate::error::{AppError, AppResult};
 use crate::filter::TicketFilter;
 use crate::ids::{ChangeId, TicketId};
@@ -73,6 +74,52 @@ pub struct PageSpec {
     pub from_end: bool,
 }
 
+/// Which of a ticket's bulky columns to read. The rest (ids, names, dates, categories) are
+/// always read; a column left out comes back as an empty placeholder (JSON `null`, no summary)
+/// that the caller promises not to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns {
+    pub tags: bool,
+    pub custom_fields: bool,
+    pub attributes: bool,
+    pub conversation_summary: bool,
+}
+
+impl Columns {
+    pub const ALL: Self = Self {
+        tags: true,
+        custom_fields: true,
+        attributes: true,
+        conversation_summary: true,
+    };
+}
+
+/// `SELECT` of tickets reading only `columns` of the bulky ones.
+fn select(columns: Columns, backend: DbBackend) -> Select<Ticket> {
+    if columns == Columns::ALL {
+        return Ticket::find();
+    }
+    let json_null = match backend {
+        DbBackend::Postgres => "'null'::jsonb",
+        _ => "'null'",
+    };
+    let mut query = Ticket::find().select_only();
+    for column in Column::iter() {
+        let placeholder = match column {
+            Column::Tags if !columns.tags => Some(json_null),
+            Column::CustomFields if !columns.custom_fields => Some(json_null),
+            Column::Attributes if !columns.attributes => Some(json_null),
+            Column::ConversationSummary if !columns.conversation_summary => Some("NULL"),
+            _ => None,
+        };
+        query = match placeholder {
+            Some(sql) => query.expr_as(Expr::cust(sql), column.as_str()),
+            None => query.column(column),
+        };
+    }
+    query
+}
+
 /// One page of tickets, in list order.
 #[derive(Debug, Clone)]
 pub struct TicketPage {
@@ -116,7 +163,11 @@ pub async fn get_many(
         return Ok(Vec::new());
     }
     Ok(Ticket::find()
-        .filter(Column::Id.is_in(ids.iter().cloned()))
+        .filter(one_of(
+            Expr::col((Ticket, Column::Id)).into(),
+            ids,
+            db.get_database_backend(),
+        ))
         .filter(scope.ticket_condition())
         .all(db)
         .await?)
@@ -156,13 +207,15 @@ fn keyset(descending: bool, cursor: &Cursor) -> Condition {
     }
 }
 
-/// A keyset page of the tickets in scope matching the filter. Reads `limit + 1` rows to
-/// know whether more follow; never an OFFSET, so deep pages cost the same as the first.
+/// A keyset page of the tickets in scope matching the filter, reading the bulky columns in
+/// `columns` only. Reads `limit + 1` rows to know whether more follow; never an OFFSET, so deep
+/// pages cost the same as the first.
 pub async fn page(
     db: &DatabaseConnection,
     scope: &Scope,
     filter: Option<&TicketFilter>,
     spec: &PageSpec,
+    columns: Columns,
 ) -> AppResult<TicketPage> {
     let list_descending = spec.order == TicketOrder::CreatedAtDesc;
     let mut condition = visible(db, scope, filter)?;
@@ -179,7 +232,7 @@ pub async fn page(
     } else {
         Order::Asc
     };
-    let mut rows = Ticket::find()
+    let mut rows = select(columns, db.get_database_backend())
         .filter(condition)
         .order_by(Column::CreatedAt, order.clone())
         .order_by(Column::Id, order)
@@ -371,7 +424,15 @@ pub async fn history(
     }
     Ok(categorization_change::Entity::find()
         .inner_join(support_ticket::Entity)
-        .filter(categorization_change::Column::TicketId.is_in(ticket_ids.iter().cloned()))
+        .filter(one_of(
+            Expr::col((
+                categorization_change::Entity,
+                categorization_change::Column::TicketId,
+            ))
+            .into(),
+            ticket_ids,
+            db.get_database_backend(),
+        ))
         .filter(scope.ticket_condition())
         .order_by_asc(categorization_change::Column::ChangedAt)
         .order_by_asc(categorization_change::Column::Version)

@@ -1,11 +1,19 @@
 //! Users and organizations, visible when the scope could see their tickets.
 
 use entity::{organization, user};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::Scope;
+use super::{one_of, Scope};
 use crate::error::AppResult;
+
+fn user_id_in(db: &DatabaseConnection, ids: &[String]) -> sea_orm::sea_query::SimpleExpr {
+    one_of(
+        Expr::col((user::Entity, user::Column::Id)).into(),
+        ids,
+        db.get_database_backend(),
+    )
+}
 
 /// The users among `ids` that are in scope.
 pub async fn get_many(
@@ -17,7 +25,25 @@ pub async fn get_many(
         return Ok(Vec::new());
     }
     Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.iter().cloned()))
+        .filter(user_id_in(db, ids))
+        .filter(scope.user_condition())
+        .all(db)
+        .await?)
+}
+
+/// The users among `ids` that are in scope, each with its organization, in one statement.
+/// A user in scope makes its organization visible, so the join needs no further condition.
+pub async fn get_many_with_organizations(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> AppResult<Vec<(user::Model, Option<organization::Model>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(user::Entity::find()
+        .find_also_related(organization::Entity)
+        .filter(user_id_in(db, ids))
         .filter(scope.user_condition())
         .all(db)
         .await?)
@@ -32,8 +58,11 @@ pub async fn organizations(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query =
-        organization::Entity::find().filter(organization::Column::Id.is_in(ids.iter().cloned()));
+    let mut query = organization::Entity::find().filter(one_of(
+        Expr::col((organization::Entity, organization::Column::Id)).into(),
+        ids,
+        db.get_database_backend(),
+    ));
     // Unrestricted only for all-areas access that is not narrowed to one user.
     if scope != &Scope::all_areas() {
         let visible_orgs = Query::select()

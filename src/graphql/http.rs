@@ -127,7 +127,11 @@ async fn execute(
         request = request.data(state.db.clone());
         if let Some(p) = &principal {
             request = request
-                .data(Loaders::new(state.db.clone(), p.scope()))
+                .data(Loaders::new(
+                    state.db.clone(),
+                    p.scope(),
+                    std::time::Duration::from_millis(state.config.graphql.graphql_loader_delay_ms),
+                ))
                 .data(p.clone());
         }
         prepared.push(request);

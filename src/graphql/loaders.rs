@@ -1,24 +1,19 @@
 //! DataLoaders, built per request so that each one carries the caller's scope: a page of
 //! tickets with users, organizations, messages and history costs one statement per kind.
+//! Ticket lists and lookups prime them ahead (see [`connection`](super::connection)), so
+//! their timer only serves what the look-ahead could not foresee.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{categorization_change, organization, support_ticket_message, user};
 use sea_orm::DatabaseConnection;
 
 use crate::data::{messages, tickets, users, Scope};
 use crate::error::AppError;
 use crate::filter::MessageFilter;
-
-/// How long a loader waits to gather keys before it queries. The keys of one list are all
-/// queued during the first poll of that list's fields, but the batch runs on another worker
-/// thread. Measured: with 2 ms, a page of 100 tickets in a debug build on a busy 2-core machine
-/// split its batches (18 statements instead of 5); 10 ms keeps them whole there, and costs at
-/// most 10 ms per nesting level (user -> organization is the deepest, two levels).
-const BATCH_DELAY: Duration = Duration::from_millis(10);
 
 /// What every loader needs: the connection and the caller's scope.
 #[derive(Clone)]
@@ -27,18 +22,22 @@ pub struct Source {
     pub scope: Scope,
 }
 
+/// A loader with a per-request cache, which is what lets a list prime it ahead.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
+
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
     inner: T,
-) -> DataLoader<T> {
-    DataLoader::new(inner, tokio::spawn).delay(BATCH_DELAY)
+    delay: Duration,
+) -> Cached<T> {
+    DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default()).delay(delay)
 }
 
 /// All loaders of one request.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
-    pub organizations: DataLoader<OrganizationLoader>,
-    pub messages: DataLoader<MessagesLoader>,
-    pub history: DataLoader<HistoryLoader>,
+    pub users: Cached<UserLoader>,
+    pub organizations: Cached<OrganizationLoader>,
+    pub messages: Cached<MessagesLoader>,
+    pub history: Cached<HistoryLoader>,
     /// Drill-down lists this request may still open (see [`MAX_DRILL_DOWNS`]).
     drill_downs: std::sync::atomic::AtomicUsize,
 }
@@ -49,13 +48,15 @@ pub struct Loaders {
 pub const MAX_DRILL_DOWNS: usize = 100;
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, scope: Scope) -> Self {
+    /// `delay`: how long a loader gathers keys before it queries, for the loads nothing
+    /// primed (keys of one list are queued in one poll, but the batch runs on another worker).
+    pub fn new(db: DatabaseConnection, scope: Scope, delay: Duration) -> Self {
         let source = Source { db, scope };
         Self {
-            users: loader(UserLoader(source.clone())),
-            organizations: loader(OrganizationLoader(source.clone())),
-            messages: loader(MessagesLoader(source.clone())),
-            history: loader(HistoryLoader(source)),
+            users: loader(UserLoader(source.clone()), delay),
+            organizations: loader(OrganizationLoader(source.clone()), delay),
+            messages: loader(MessagesLoader(source.clone()), delay),
+            history: loader(HistoryLoader(source), delay),
             drill_downs: std::sync::atomic::AtomicUsize::new(MAX_DRILL_DOWNS),
         }
     }

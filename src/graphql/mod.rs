@@ -1,5 +1,6 @@
 //! The GraphQL door: schema, limits and the HTTP handlers of `/graphql`.
 
+mod connection;
 pub mod graphiql;
 mod guard;
 mod http;
@@ -14,10 +15,11 @@ pub mod types;
 use async_graphql::{Context, EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
+pub use connection::{page_spec, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use http::{graphql_get, graphql_post};
 pub use loaders::Loaders;
 pub use mutation::Mutation;
-pub use query::{page_spec, Query, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use query::Query;
 
 use crate::config::GraphqlSettings;
 use crate::data::Scope;

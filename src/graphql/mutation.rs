@@ -3,6 +3,7 @@
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID};
 use entity::{Category, Subcategory};
 
+use super::connection::Ahead;
 use super::guard::{principal, Needs};
 use super::types::Ticket;
 use super::{db, scope};
@@ -70,15 +71,20 @@ impl Mutation {
     ) -> Result<CategorizeTicketPayload> {
         let id = TicketId::parse(&id).map_err(|_| AppError::NotFound)?;
         let who = principal(ctx)?.subject.clone();
+        let scope = scope(ctx)?;
         let updated = tickets::categorize(
             db(ctx)?,
-            &scope(ctx)?,
+            &scope,
             &id,
             &input.update(),
             input.expected_version,
             &who,
         )
         .await?;
+        let payload = ctx.look_ahead().field("ticket");
+        Ahead::of(&[payload])
+            .load(ctx, &scope, std::slice::from_ref(&updated))
+            .await?;
         Ok(CategorizeTicketPayload {
             ticket: Ticket(updated),
         })

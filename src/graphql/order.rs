@@ -3,7 +3,6 @@
 //! and records them as they finish, so without this `{ total resolution }` could come back
 //! as `{ "resolution": ..., "total": ... }`.
 
-use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
@@ -31,8 +30,7 @@ pub fn in_query_order(
         },
     };
     if let Some(op) = operation {
-        let data = std::mem::take(&mut response.data);
-        response.data = reorder(data, &[&op.node.selection_set.node], doc, 0);
+        reorder(&mut response.data, &[&op.node.selection_set.node], doc, 0);
     }
     response
 }
@@ -73,31 +71,61 @@ fn keys<'a>(
     }
 }
 
-fn reorder(value: Value, sets: &[&SelectionSet], doc: &ExecutableDocument, depth: usize) -> Value {
+/// Puts `value` in the order of `sets`, in place. Objects whose fields already come in order
+/// (the usual case: fields that resolve without waiting finish in order) are only walked.
+fn reorder(value: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument, depth: usize) {
     if depth > 64 {
-        return value;
+        return;
     }
     match value {
-        Value::Object(mut fields) => {
+        Value::Object(_) => {
             let mut order = Vec::new();
             keys(sets, doc, &mut order, 0);
-            let mut sorted = IndexMap::with_capacity(fields.len());
-            for (key, children) in order {
-                let name = Name::new(key);
-                if let Some(v) = fields.shift_remove(&name) {
-                    sorted.insert(name, reorder(v, &children, doc, depth + 1));
+            reorder_object(value, &order, doc, depth);
+        }
+        Value::List(items) => {
+            // Every item of a list answers the same selection: work out its order once.
+            let mut order = Vec::new();
+            keys(sets, doc, &mut order, 0);
+            for item in items {
+                match item {
+                    Value::Object(_) => reorder_object(item, &order, doc, depth + 1),
+                    other => reorder(other, sets, doc, depth + 1),
                 }
             }
-            // Anything not named by the query (there should be nothing) keeps its place at the end.
-            sorted.extend(fields);
-            Value::Object(sorted)
         }
-        Value::List(items) => Value::List(
-            items
-                .into_iter()
-                .map(|v| reorder(v, sets, doc, depth + 1))
-                .collect(),
-        ),
-        other => other,
+        _ => {}
+    }
+}
+
+fn reorder_object(
+    value: &mut Value,
+    order: &[(&str, Vec<&SelectionSet>)],
+    doc: &ExecutableDocument,
+    depth: usize,
+) {
+    let Value::Object(fields) = value else {
+        return;
+    };
+    let in_order = fields
+        .keys()
+        .zip(order.iter().filter(|(key, _)| fields.contains_key(*key)))
+        .all(|(have, (want, _))| have.as_str() == *want);
+    if !in_order {
+        // Anything not named by the query (there should be nothing) goes last.
+        let rank = |key: &Name| {
+            order
+                .iter()
+                .position(|(k, _)| *k == key.as_str())
+                .unwrap_or(usize::MAX)
+        };
+        fields.sort_by(|a, _, b, _| rank(a).cmp(&rank(b)));
+    }
+    for (key, children) in order {
+        if let Some(child) = fields.get_mut(*key) {
+            if !children.iter().all(|set| set.items.is_empty()) {
+                reorder(child, children, doc, depth + 1);
+            }
+        }
     }
 }

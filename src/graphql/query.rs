@@ -2,69 +2,24 @@
 
 use async_graphql::{Context, MergedObject, Object, Result, ID};
 
+use super::connection::{
+    connection, load_ahead, page_spec, TicketConnection, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
 use super::guard::{principal, Needs};
 use super::stats::TicketStats;
-use super::types::{AccessKind, Categories, Message, Node, PageInfo, Ticket, User, Viewer};
+use super::types::{AccessKind, Categories, Message, Node, Ticket, User, Viewer};
 use super::{db, scope};
 use crate::auth::{Access, OAuthScope};
-use crate::data::tickets::{self, Cursor, PageSpec, TicketOrder};
-use crate::data::{messages, users, Scope};
-use crate::error::AppError;
+use crate::data::tickets::{self, TicketOrder};
+use crate::data::{messages, users};
 use crate::filter::TicketFilter;
 use crate::ids::{MessageId, TicketId, UserId};
-
-/// Default and largest page sizes of ticket lists.
-pub const DEFAULT_PAGE_SIZE: i32 = 25;
-pub const MAX_PAGE_SIZE: i32 = 100;
 
 #[derive(MergedObject, Default)]
 pub struct Query(TicketQuery, MetaQuery);
 
 #[derive(Default)]
 pub struct TicketQuery;
-
-/// Relay pagination arguments into a page request, or BAD_USER_INPUT.
-pub fn page_spec(
-    order: TicketOrder,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-) -> Result<PageSpec, AppError> {
-    if first.is_some() && last.is_some() {
-        return Err(AppError::bad_input("Pass `first` or `last`, not both."));
-    }
-    let size = |name: &str, n: i32| {
-        if (1..=MAX_PAGE_SIZE).contains(&n) {
-            Ok(n as u64)
-        } else {
-            Err(AppError::bad_field(
-                name,
-                format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
-            ))
-        }
-    };
-    let cursor = |name: &str, value: Option<String>| match value {
-        None => Ok(None),
-        Some(v) => Cursor::decode(&v)
-            .map(Some)
-            .ok_or_else(|| AppError::bad_field(name, "is not a cursor of this list")),
-    };
-    let after = cursor("after", after)?;
-    let before = cursor("before", before)?;
-    let (limit, from_end) = match (first, last) {
-        (_, Some(n)) => (size("last", n)?, true),
-        (Some(n), None) => (size("first", n)?, false),
-        (None, None) => (DEFAULT_PAGE_SIZE as u64, false),
-    };
-    Ok(PageSpec {
-        order,
-        after,
-        before,
-        limit,
-        from_end,
-    })
-}
 
 #[Object]
 impl TicketQuery {
@@ -74,7 +29,10 @@ impl TicketQuery {
         let Ok(id) = TicketId::parse(&id) else {
             return Ok(None);
         };
-        Ok(tickets::get(db(ctx)?, &scope(ctx)?, &id).await?.map(Ticket))
+        let scope = scope(ctx)?;
+        let found = tickets::get(db(ctx)?, &scope, &id).await?;
+        load_ahead(ctx, &scope, found.as_ref()).await?;
+        Ok(found.map(Ticket))
     }
 
     /// Tickets the token may see, matching `filter`, a page at a time (Relay connection).
@@ -116,9 +74,9 @@ impl TicketQuery {
         let db = db(ctx)?;
         let scope = scope(ctx)?;
         if let Ok(id) = TicketId::parse(&id) {
-            return Ok(tickets::get(db, &scope, &id)
-                .await?
-                .map(|t| Node::Ticket(Ticket(t))));
+            let found = tickets::get(db, &scope, &id).await?;
+            load_ahead(ctx, &scope, found.as_ref()).await?;
+            return Ok(found.map(|t| Node::Ticket(Ticket(t))));
         }
         if let Ok(id) = MessageId::parse(&id) {
             let found = messages::get_many(db, &scope, &[id.into_string()]).await?;
@@ -158,77 +116,5 @@ impl MetaQuery {
             can_read: p.has(OAuthScope::Read),
             can_write: p.has(OAuthScope::Write),
         })
-    }
-}
-
-/// Reads one page of the tickets in scope matching `filter`.
-pub(super) async fn connection(
-    ctx: &Context<'_>,
-    scope: Scope,
-    filter: Option<TicketFilter>,
-    spec: &PageSpec,
-) -> Result<TicketConnection> {
-    let page = tickets::page(db(ctx)?, &scope, filter.as_ref(), spec).await?;
-    Ok(TicketConnection {
-        page,
-        scope,
-        filter,
-    })
-}
-
-/// A page of tickets.
-pub struct TicketConnection {
-    page: tickets::TicketPage,
-    scope: Scope,
-    filter: Option<TicketFilter>,
-}
-
-/// A ticket and its position in the list.
-pub struct TicketEdge {
-    node: entity::support_ticket::Model,
-}
-
-#[Object]
-impl TicketEdge {
-    /// Pass as `after` or `before` to page from this ticket.
-    async fn cursor(&self) -> String {
-        Cursor::of(&self.node).encode()
-    }
-
-    /// The ticket.
-    async fn node(&self) -> Ticket {
-        Ticket(self.node.clone())
-    }
-}
-
-#[Object]
-impl TicketConnection {
-    /// The tickets of this page with their cursors.
-    async fn edges(&self) -> Vec<TicketEdge> {
-        self.page
-            .tickets
-            .iter()
-            .map(|t| TicketEdge { node: t.clone() })
-            .collect()
-    }
-
-    /// The tickets of this page.
-    async fn nodes(&self) -> Vec<Ticket> {
-        self.page.tickets.iter().cloned().map(Ticket).collect()
-    }
-
-    /// Where this page sits in the whole list.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.page.has_next,
-            has_previous_page: self.page.has_previous,
-            start_cursor: self.page.tickets.first().map(|t| Cursor::of(t).encode()),
-            end_cursor: self.page.tickets.last().map(|t| Cursor::of(t).encode()),
-        }
-    }
-
-    /// How many tickets match the filter in all pages (one COUNT, run only when asked for).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(tickets::count(db(ctx)?, &self.scope, self.filter.as_ref()).await?)
     }
 }

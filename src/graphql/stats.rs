@@ -5,9 +5,11 @@ use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 use entity::{Category, Subcategory};
 
+use super::connection::{
+    connection, page_spec, TicketConnection, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
 use super::db;
 use super::loaders::{Loaders, MAX_DRILL_DOWNS};
-use super::query::{connection, page_spec, TicketConnection, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::data::stats::{self, drill, Basis, Dimension, Period};
 use crate::data::tickets::TicketOrder;
 use crate::data::Scope;

@@ -72,16 +72,20 @@ async fn render(
     expand: Expand,
 ) -> AppResult<Vec<TicketBody>> {
     let ids: Vec<String> = tickets.iter().map(|t| t.id.clone()).collect();
-    let messages = messages::for_tickets(db, scope, &ids, &MessageFilter::default()).await?;
-    let users = if expand.user {
+    let filter = MessageFilter::default();
+    let load_users = async {
+        if !expand.user {
+            return Ok(None);
+        }
         let mut user_ids: Vec<String> = tickets.iter().filter_map(|t| t.user_id.clone()).collect();
         user_ids.sort();
         user_ids.dedup();
         let found = users::get_many(db, scope, &user_ids).await?;
-        Some(found.into_iter().map(|u| (u.id.clone(), u)).collect())
-    } else {
-        None
+        Ok(Some(found.into_iter().map(|u| (u.id.clone(), u)).collect()))
     };
+    // Independent statements: run together rather than one after the other.
+    let (messages, users) =
+        futures::try_join!(messages::for_tickets(db, scope, &ids, &filter), load_users)?;
     let mut related = Related {
         messages,
         users,
@@ -286,7 +290,7 @@ pub async fn list(
             from_end: false,
         },
     };
-    let found = tickets::page(db, &scope, Some(&filter), &spec).await?;
+    let found = tickets::page(db, &scope, Some(&filter), &spec, tickets::Columns::ALL).await?;
     let first = found.tickets.first().map(|t| t.id.clone());
     let last = found.tickets.last().map(|t| t.id.clone());
     let urls = urls(&state);

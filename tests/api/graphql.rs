@@ -1,6 +1,7 @@
 //! GraphQL API tests.
 
 use entity::MessageType;
+use sea_orm::Set;
 use serde_json::json;
 
 use crate::helpers::{each_backend, error_code, node_ids, TestApp, READ_WRITE};
@@ -148,32 +149,108 @@ async fn tag_and_composed_filters_select_the_right_tickets() {
 
 #[tokio::test]
 async fn a_page_of_tickets_with_messages_and_users_costs_the_same_statements_for_10_and_100() {
-    each_backend(|app| async move {
-        let org = app.org().await;
-        let mut users = Vec::new();
-        for _ in 0..5 {
-            users.push(app.user(Some(&org)).await);
-        }
-        for i in 0..100 {
-            let t = app.ticket(Some(&users[i % 5])).await;
-            for p in 0..3 {
-                let kind = if p == 0 { MessageType::InitialRequest } else { MessageType::CustomerResponse };
-                app.message(&t, p, kind, app.tick()).await;
+    // Nested levels are loaded ahead of the page's fields, so the DataLoaders' timer plays no
+    // part: the counts hold with no delay at all and with a long one.
+    for delay in [0, 50] {
+        let settings = ticket_gateway::config::GraphqlSettings {
+            graphql_loader_delay_ms: delay,
+            ..Default::default()
+        };
+        crate::helpers::each_backend_with(settings, |app| async move {
+            let org = app.org().await;
+            let mut users = Vec::new();
+            for _ in 0..5 {
+                users.push(app.user(Some(&org)).await);
             }
-        }
-        let token = app.org_token(&org, READ_WRITE);
-        let mut counts = Vec::new();
-        for n in [10, 100] {
-            let q = format!(
-                "{{ tickets(first: {n}) {{ edges {{ node {{ id user {{ id organization {{ name }} }} messages {{ id }} categorizationHistory {{ version }} }} }} }} }}"
-            );
+            let mut first = None;
+            for i in 0..100 {
+                let t = app.ticket(Some(&users[i % 5])).await;
+                first.get_or_insert(t.clone());
+                for p in 0..3 {
+                    let kind = if p == 0 { MessageType::InitialRequest } else { MessageType::CustomerResponse };
+                    app.message(&t, p, kind, app.tick()).await;
+                }
+            }
+            let token = app.org_token(&org, READ_WRITE);
+            // (selection under each ticket, statements): the page, then one per nested level.
+            let shapes = [
+                ("id messages { id position }", 2),
+                ("id messages { id } user { fullName organization { id name } }", 3),
+                ("id user { id organization { name } } messages { id } categorizationHistory { version }", 4),
+            ];
+            for (selection, expected) in shapes {
+                for list in ["nodes { SEL }", "edges { cursor node { SEL } }"] {
+                    let mut counts = Vec::new();
+                    for n in [10, 100] {
+                        let q = format!("{{ tickets(first: {n}) {{ {} }} }}", list.replace("SEL", selection));
+                        app.reset_statements();
+                        let r = app.graphql(Some(&token), &q, json!({})).await;
+                        assert!(r.body["errors"].is_null(), "{}", r.text);
+                        let data = &r.body["data"]["tickets"];
+                        let nodes = data["nodes"].as_array().or(data["edges"].as_array()).map(Vec::len);
+                        assert_eq!(nodes, Some(n), "{}", r.text);
+                        counts.push(app.statements());
+                    }
+                    assert_eq!(
+                        counts,
+                        vec![expected, expected],
+                        "{} (delay {delay} ms): statements for 10 and 100 tickets of `{list}` with `{selection}`",
+                        app.backend
+                    );
+                }
+            }
+            // A single ticket loads its levels ahead too.
+            let id = first.expect("a ticket").to_string();
+            let q = format!("{{ ticket(id: \"{id}\") {{ id messages {{ id }} user {{ organization {{ name }} }} }} }}");
             app.reset_statements();
             let r = app.graphql(Some(&token), &q, json!({})).await;
-            assert_eq!(node_ids(&r.body["data"]["tickets"]).len(), n, "{}", r.text);
-            counts.push(app.statements());
+            assert_eq!(r.body["data"]["ticket"]["messages"].as_array().map(Vec::len), Some(3), "{}", r.text);
+            assert_eq!(app.statements(), 3, "{}: statements for one ticket", app.backend);
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn bulky_ticket_fields_come_back_whichever_part_of_the_selection_asks_for_them() {
+    each_backend(|app| async move {
+        app.ticket_with(None, |t| {
+            t.tags = Set(json!(["escalated"]));
+            t.custom_fields = Set(json!({ "car_manufacturer": "Tesla" }));
+            t.attributes = Set(json!({ "tariff": "agile" }));
+            t.conversation_summary = Set(Some("Charger offline since Monday".into()));
+        })
+        .await;
+        let token = app.all_areas();
+        let bulky = json!({
+            "tags": ["escalated"],
+            "customFields": { "car_manufacturer": "Tesla" },
+            "attributes": { "tariff": "agile" },
+            "conversationSummary": "Charger offline since Monday",
+        });
+        let fields = "tags customFields attributes conversationSummary";
+        let queries = [
+            format!("{{ tickets {{ nodes {{ {fields} }} }} }}"),
+            format!("{{ tickets {{ edges {{ node {{ {fields} }} }} }} }}"),
+            format!("{{ tickets {{ nodes {{ ...F }} }} }} fragment F on Ticket {{ {fields} }}"),
+            format!(
+                "{{ tickets {{ nodes {{ ... on Node {{ ... on Ticket {{ {fields} }} }} }} }} }}"
+            ),
+            format!("{{ tickets {{ nodes {{ id }} edges {{ node {{ {fields} }} }} }} }}"),
+        ];
+        for q in queries {
+            let r = app.graphql(Some(&token), &q, json!({})).await;
+            assert!(r.body["errors"].is_null(), "{q}: {}", r.text);
+            let data = &r.body["data"]["tickets"];
+            let node = if data["edges"].is_array() {
+                &data["edges"][0]["node"]
+            } else {
+                &data["nodes"][0]
+            };
+            for (key, value) in bulky.as_object().expect("object") {
+                assert_eq!(&node[key], value, "{q}: {key}");
+            }
         }
-        // The page, users, organizations, messages and history: five, whatever the page size.
-        assert_eq!(counts, vec![5, 5], "{}: statements for 10 and 100 tickets", app.backend);
     })
     .await;
 }
@@ -241,9 +318,10 @@ async fn each_limit_accepts_its_bound_and_refuses_one_past_it() {
         // depth: tickets > edges > node > id is 4 levels; one more is refused.
         assert!(ok(&app.graphql(Some(&token), "{ tickets(first: 1) { edges { node { id } } } }", json!({})).await));
         assert!(!ok(&app.graphql(Some(&token), "{ tickets(first: 1) { edges { node { user { id } } } } }", json!({})).await));
-        // complexity: tickets weighs page size x selection (`nodes { id }` is 2), plus 1.
-        assert!(ok(&app.graphql(Some(&token), "{ tickets(first: 30) { nodes { id } } }", json!({})).await));
-        let past = app.graphql(Some(&token), "{ tickets(first: 31) { nodes { id } } }", json!({})).await;
+        // complexity: tickets weighs page size x selection, plus 1; scalars weigh nothing and
+        // each object 1, so `nodes { id user { id } }` is 2.
+        assert!(ok(&app.graphql(Some(&token), "{ tickets(first: 30) { nodes { id user { id } } } }", json!({})).await));
+        let past = app.graphql(Some(&token), "{ tickets(first: 31) { nodes { id user { id } } } }", json!({})).await;
         assert!(!ok(&past), "{}", past.text);
         // aliases
         assert!(ok(&app.graphql(Some(&token), "{ a: categories { categories { value } } b: categories { categories { value } } }", json!({})).await));
@@ -693,6 +771,142 @@ async fn responses_list_fields_in_the_order_they_were_requested() {
         for key in order {
             let at = got.text[from..].find(key).unwrap_or_else(|| panic!("{key} after byte {from} in {}", got.text));
             from += at + key.len();
+        }
+    })
+    .await;
+}
+
+/// Asserts that every object in `value` lists its keys in the order `items` selects them
+/// (fragments expanded where they are spread, aliases as response keys).
+fn assert_in_selection_order(
+    value: &async_graphql::Value,
+    sets: &[&async_graphql::parser::types::SelectionSet],
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    path: &str,
+) {
+    use async_graphql::parser::types::Selection;
+    fn collect<'a>(
+        sets: &[&'a async_graphql::parser::types::SelectionSet],
+        doc: &'a async_graphql::parser::types::ExecutableDocument,
+        out: &mut Vec<(String, Vec<&'a async_graphql::parser::types::SelectionSet>)>,
+    ) {
+        for set in sets {
+            for item in &set.items {
+                match &item.node {
+                    Selection::Field(f) => {
+                        let key = f.node.response_key().node.to_string();
+                        let child = &f.node.selection_set.node;
+                        match out.iter_mut().find(|(k, _)| *k == key) {
+                            Some((_, children)) => children.push(child),
+                            None => out.push((key, vec![child])),
+                        }
+                    }
+                    Selection::InlineFragment(f) => {
+                        collect(&[&f.node.selection_set.node], doc, out)
+                    }
+                    Selection::FragmentSpread(s) => {
+                        let fragment = &doc.fragments[&s.node.fragment_name.node];
+                        collect(&[&fragment.node.selection_set.node], doc, out)
+                    }
+                }
+            }
+        }
+    }
+    match value {
+        async_graphql::Value::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                assert_in_selection_order(item, sets, doc, &format!("{path}[{i}]"));
+            }
+        }
+        async_graphql::Value::Object(fields) => {
+            let mut selected = Vec::new();
+            collect(sets, doc, &mut selected);
+            let got: Vec<&str> = fields.keys().map(|k| k.as_str()).collect();
+            let want: Vec<&str> = selected
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| fields.contains_key(*k))
+                .collect();
+            assert_eq!(got, want, "keys of {path}");
+            for (key, children) in &selected {
+                if let Some(child) = fields.get(key.as_str()) {
+                    if children.iter().any(|c| !c.items.is_empty()) {
+                        assert_in_selection_order(child, children, doc, &format!("{path}.{key}"));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_object_kind_lists_its_fields_in_the_requested_order() {
+    each_backend(|app| async move {
+        let org = app.org().await;
+        let user = app.user(Some(&org)).await;
+        let ticket = app
+            .ticket_with(Some(&user), |t| {
+                t.ai_generated_category = Set(Some(entity::Category::Charger));
+                t.human_verified_category = Set(Some(entity::Category::MobileApp));
+            })
+            .await;
+        app.message(&ticket, 0, MessageType::InitialRequest, app.tick()).await;
+        app.message(&ticket, 1, MessageType::HumanAgentResponse, app.tick()).await;
+        let token = app.all_areas();
+        // Each selection lists fields in an order unlike the schema's, with aliases and fragments.
+        let queries = [
+            format!(
+                r#"mutation {{ categorizeTicket(id: "{ticket}", input: {{ humanVerifiedCategory: CHARGER }}) {{
+                    ticket {{ version v2: version id categorizationHistory {{ version after {{ aiGeneratedSubcategory humanVerifiedCategory }}
+                    changedBy before {{ humanVerifiedSubcategory aiGeneratedCategory }} changedAt }} }} }} }}"#
+            ),
+            format!(
+                r#"query Everything {{
+                  viewer {{ canWrite oauthScopes access canRead actingUserId accessId }}
+                  categories {{ subcategories {{ label value }} categories {{ label value }} }}
+                  z: tickets(first: 2) {{
+                    totalCount
+                    pageInfo {{ startCursor hasPreviousPage endCursor hasNextPage }}
+                    edges {{ node {{ ...T }} cursor }}
+                    nodes {{ version subject id user {{ organization {{ name id }} joinedAt id fullName email }} }}
+                  }}
+                  ticket(id: "{ticket}") {{
+                    ...T
+                    messages {{ createdAt message position id messageType ticketId messageClean }}
+                    one: message(id: "none") {{ id }}
+                    categorizationHistory {{ version changedAt changedBy }}
+                    typeDeprecated source priority externalTicketId conversationSummary
+                    aiGeneratedSubcategory aiGeneratedCategory humanVerifiedSubcategory humanVerifiedCategory
+                  }}
+                  a: node(id: "{ticket}") {{ ... on Ticket {{ subject }} id }}
+                  stats {{
+                    volume(groupBy: MONTH) {{ tickets(first: 1) {{ totalCount }} count date }}
+                    total
+                    sankey {{ links {{ tickets(first: 1) {{ totalCount }} subcategory category value target source }} nodes {{ label id }} }}
+                    resolution {{ p90Hours medianHours averageHours totalUnresolved totalResolved resolutionRate }}
+                    firstResponse {{ p90Hours medianHours averageHours awaitingResponse responded }}
+                    statusBreakdown {{ tickets(first: 1) {{ totalCount }} percentage count value }}
+                    priorityBreakdown {{ value count }}
+                    sourceBreakdown {{ count value }}
+                    topCategories {{ subcategories {{ tickets(first: 1) {{ totalCount }} percentage count category label subcategory }}
+                                    categories {{ tickets(first: 1) {{ totalCount }} percentage count label category }} }}
+                    categorizationAgreement {{ awaitingVerification disagreements {{ tickets(first: 1) {{ totalCount }} count humanCategory aiCategory }}
+                                              subcategoryAgreementRate categoryAgreementRate compared }}
+                  }}
+                }}
+                fragment T on Ticket {{ updated: ticketUpdatedAt resolvedAt id tags attributes customFields createdAt status }}"#
+            ),
+        ];
+        for q in queries {
+            let r = app.graphql(Some(&token), &q, json!({})).await;
+            assert!(r.body["errors"].is_null(), "{}", r.text);
+            let doc = async_graphql::parser::parse_query(&q).expect("query parses");
+            let (_, op) = doc.operations.iter().next().expect("one operation");
+            // Parsed into async-graphql's own value type, whose objects keep their key order.
+            let body: async_graphql::Value = serde_json::from_str(&r.text).expect("JSON body");
+            let async_graphql::Value::Object(body) = body else { panic!("an object") };
+            assert_in_selection_order(&body["data"], &[&op.node.selection_set.node], &doc, "data");
         }
     })
     .await;
