@@ -24,6 +24,7 @@ pub struct AppState {
     pub keys: JwtKeys,
     pub config: Arc<AppConfig>,
     pub schema: GatewaySchema,
+    pub documents: Arc<graphql::Documents>,
 }
 
 impl AppState {
@@ -34,6 +35,7 @@ impl AppState {
             keys,
             config: Arc::new(config),
             schema,
+            documents: Arc::default(),
         }
     }
 }

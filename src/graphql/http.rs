@@ -2,6 +2,8 @@
 //! browsers. Enforces the limits the executor does not: body size (router), batch size,
 //! expanded size, depth, aliases, and no mutations over GET.
 
+use std::sync::Arc;
+
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
 use axum::body::Bytes;
@@ -35,13 +37,14 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
 /// What the executor does not check itself, measured before it validates anything (see
 /// [`shape`](super::shape)): expanded size, depth, aliases per operation, and (for GET)
 /// that the operation is not a mutation. Unparsable queries are left to the executor to report.
-/// Returns the parsed document, kept to put the response in the query's order.
+/// Returns the parsed document (from the per-process cache when the text was seen before),
+/// handed to the executor so it does not parse again, and kept to put the response in order.
 fn precheck(
     state: &AppState,
     request: &Request,
     via_get: bool,
-) -> Result<Option<ExecutableDocument>, Response> {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+) -> Result<Option<Arc<ExecutableDocument>>, Response> {
+    let Some(doc) = state.documents.parse(&request.query) else {
         return Ok(None);
     };
     let operations: Vec<_> = match &doc.operations {
@@ -108,7 +111,7 @@ async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     batch: BatchRequest,
-    docs: Vec<Option<ExecutableDocument>>,
+    docs: Vec<Option<Arc<ExecutableDocument>>>,
 ) -> Response {
     let principal = match authenticate(&state.keys, headers) {
         Ok(p) => p,
@@ -123,7 +126,10 @@ async fn execute(
     };
     let names: Vec<Option<String>> = requests.iter().map(|r| r.operation_name.clone()).collect();
     let mut prepared = Vec::with_capacity(requests.len());
-    for mut request in requests {
+    for (i, mut request) in requests.into_iter().enumerate() {
+        if let Some(Some(doc)) = docs.get(i) {
+            request.set_parsed_query(ExecutableDocument::clone(doc));
+        }
         request = request.data(state.db.clone());
         if let Some(p) = &principal {
             request = request
@@ -152,7 +158,7 @@ async fn execute(
         )
     };
     let finish = |r: async_graphql::Response, i: usize| {
-        let doc = docs.get(i).and_then(Option::as_ref);
+        let doc = docs.get(i).and_then(Option::as_deref);
         let name = names.get(i).and_then(Option::as_deref);
         with_codes(in_query_order(r, doc, name))
     };

@@ -1,6 +1,7 @@
 //! The GraphQL door: schema, limits and the HTTP handlers of `/graphql`.
 
 mod connection;
+mod documents;
 pub mod graphiql;
 mod guard;
 mod http;
@@ -16,6 +17,7 @@ use async_graphql::{Context, EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use connection::{page_spec, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use documents::Documents;
 pub use http::{graphql_get, graphql_post};
 pub use loaders::Loaders;
 pub use mutation::Mutation;
