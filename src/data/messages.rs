@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use entity::support_ticket;
 use entity::support_ticket_message::{Column, Entity as Message, Model};
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{one_of, Scope};
+use super::{one_of, tickets, Scope};
 use crate::error::AppResult;
 use crate::filter::MessageFilter;
 
@@ -24,20 +24,13 @@ pub async fn for_tickets(
         return Ok(out);
     }
     let backend = db.get_database_backend();
-    // The list is bound on both sides of the join so that each side is an index lookup.
     let rows = Message::find()
-        .inner_join(support_ticket::Entity)
         .filter(one_of(
             Expr::col((Message, Column::TicketId)).into(),
             ticket_ids,
             backend,
         ))
-        .filter(one_of(
-            Expr::col((support_ticket::Entity, support_ticket::Column::Id)).into(),
-            ticket_ids,
-            backend,
-        ))
-        .filter(scope.ticket_condition())
+        .filter(Column::TicketId.in_subquery(tickets::in_scope(ticket_ids, scope, backend)))
         .filter(filter.condition()?)
         .order_by_asc(Column::TicketId)
         .order_by_asc(Column::Position)

@@ -2,9 +2,9 @@
 
 use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
-use entity::support_ticket::{self, Categorization, Column, Entity as Ticket, Model};
+use entity::support_ticket::{Categorization, Column, Entity as Ticket, Model};
 use entity::{categorization_change, Category, Subcategory};
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait,
     IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -139,6 +139,19 @@ pub fn visible(
         condition = condition.add(filter.condition(db.get_database_backend())?);
     }
     Ok(condition)
+}
+
+/// The ids among `ids` of tickets in scope, as a subquery. Messages and history of some
+/// tickets are read through it rather than through a join: with the list bound on both sides,
+/// PostgreSQL plans the semi-join in a fifth of the time of the join, and both sides stay
+/// index lookups.
+pub(super) fn in_scope(ids: &[String], scope: &Scope, backend: DbBackend) -> SelectStatement {
+    Query::select()
+        .column((Ticket, Column::Id))
+        .from(Ticket)
+        .and_where(one_of(Expr::col((Ticket, Column::Id)).into(), ids, backend))
+        .cond_where(scope.ticket_condition())
+        .to_owned()
 }
 
 /// One ticket, if it exists and is in scope.
@@ -422,8 +435,8 @@ pub async fn history(
     if ticket_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let backend = db.get_database_backend();
     Ok(categorization_change::Entity::find()
-        .inner_join(support_ticket::Entity)
         .filter(one_of(
             Expr::col((
                 categorization_change::Entity,
@@ -431,9 +444,12 @@ pub async fn history(
             ))
             .into(),
             ticket_ids,
-            db.get_database_backend(),
+            backend,
         ))
-        .filter(scope.ticket_condition())
+        .filter(
+            categorization_change::Column::TicketId
+                .in_subquery(in_scope(ticket_ids, scope, backend)),
+        )
         .order_by_asc(categorization_change::Column::ChangedAt)
         .order_by_asc(categorization_change::Column::Version)
         .all(db)

@@ -11,7 +11,7 @@ use async_graphql::{Context, InputType, Lookahead, Object, Result};
 use entity::support_ticket::Model;
 
 use super::db;
-use super::loaders::{Loaders, MessagesKey};
+use super::loaders::{shared, Loaders, MessagesKey};
 use super::types::{PageInfo, Ticket};
 use crate::data::tickets::{self, Columns, Cursor, PageSpec, TicketOrder};
 use crate::data::{messages, users, Scope};
@@ -148,7 +148,7 @@ impl Ahead {
                         ticket_id: id.clone(),
                         filter: filter.clone(),
                     };
-                    (key, found.remove(id).unwrap_or_default())
+                    (key, shared(found.remove(id).unwrap_or_default()))
                 });
                 loaders.messages.feed_many(entries).await;
             }
@@ -244,7 +244,7 @@ pub struct TicketEdge {
     node: Model,
 }
 
-#[Object]
+#[Object(serial)]
 impl TicketEdge {
     /// Pass as `after` or `before` to page from this ticket.
     #[graphql(complexity = "0")]

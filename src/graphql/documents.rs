@@ -62,7 +62,10 @@ mod tests {
         let b = docs.parse("{ viewer { canRead } }").unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert!(docs.parse("{ viewer {").is_none());
-        let long = format!("{{ viewer {{ canRead }} }} # {}", "x".repeat(MAX_CACHED_QUERY));
+        let long = format!(
+            "{{ viewer {{ canRead }} }} # {}",
+            "x".repeat(MAX_CACHED_QUERY)
+        );
         let c = docs.parse(&long).unwrap();
         let d = docs.parse(&long).unwrap();
         assert!(!Arc::ptr_eq(&c, &d));

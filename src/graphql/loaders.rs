@@ -103,6 +103,14 @@ impl Loader<String> for OrganizationLoader {
 /// The messages of a ticket under one filter. Keys with the same filter share a statement.
 pub struct MessagesLoader(Source);
 
+/// A ticket's messages, shared: the loader's cache hands out a reference, not a copy.
+pub type Messages = Arc<[Arc<support_ticket_message::Model>]>;
+
+/// Shares a ticket's messages.
+pub fn shared(list: Vec<support_ticket_message::Model>) -> Messages {
+    list.into_iter().map(Arc::new).collect()
+}
+
 /// A ticket id and the filter its messages are read with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessagesKey {
@@ -111,7 +119,7 @@ pub struct MessagesKey {
 }
 
 impl Loader<MessagesKey> for MessagesLoader {
-    type Value = Vec<support_ticket_message::Model>;
+    type Value = Messages;
     type Error = Arc<AppError>;
 
     async fn load(
@@ -137,7 +145,7 @@ impl Loader<MessagesKey> for MessagesLoader {
                         ticket_id: id,
                         filter: filter.clone(),
                     },
-                    list,
+                    shared(list),
                 );
             }
         }

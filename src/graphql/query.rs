@@ -80,7 +80,10 @@ impl TicketQuery {
         }
         if let Ok(id) = MessageId::parse(&id) {
             let found = messages::get_many(db, &scope, &[id.into_string()]).await?;
-            return Ok(found.into_iter().next().map(|m| Node::Message(Message(m))));
+            return Ok(found
+                .into_iter()
+                .next()
+                .map(|m| Node::Message(Message(m.into()))));
         }
         if let Ok(id) = UserId::parse(&id) {
             let found = users::get_many(db, &scope, &[id.into_string()]).await?;
