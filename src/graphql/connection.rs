@@ -6,6 +6,7 @@
 //! request waits for a batch to gather.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::{Context, InputType, Lookahead, Object, Result};
 use entity::support_ticket::Model;
@@ -214,7 +215,9 @@ pub async fn connection(
     let page = tickets::page(db(ctx)?, &scope, filter.as_ref(), spec, ahead.columns()).await?;
     ahead.load(ctx, &scope, &page.tickets).await?;
     Ok(TicketConnection {
-        page,
+        tickets: page.tickets.into_iter().map(Arc::new).collect(),
+        has_next: page.has_next,
+        has_previous: page.has_previous,
         scope,
         filter,
     })
@@ -234,14 +237,17 @@ pub async fn load_ahead(ctx: &Context<'_>, scope: &Scope, ticket: Option<&Model>
 
 /// A page of tickets.
 pub struct TicketConnection {
-    page: tickets::TicketPage,
+    /// The page's rows, shared with the `Ticket` objects made of them.
+    tickets: Vec<Arc<Model>>,
+    has_next: bool,
+    has_previous: bool,
     scope: Scope,
     filter: Option<TicketFilter>,
 }
 
 /// A ticket and its position in the list.
 pub struct TicketEdge {
-    node: Model,
+    node: Arc<Model>,
 }
 
 #[Object(serial)]
@@ -254,7 +260,7 @@ impl TicketEdge {
 
     /// The ticket.
     async fn node(&self) -> Ticket {
-        Ticket(self.node.clone())
+        Ticket(Arc::clone(&self.node))
     }
 }
 
@@ -262,25 +268,26 @@ impl TicketEdge {
 impl TicketConnection {
     /// The tickets of this page with their cursors.
     async fn edges(&self) -> Vec<TicketEdge> {
-        self.page
-            .tickets
+        self.tickets
             .iter()
-            .map(|t| TicketEdge { node: t.clone() })
+            .map(|t| TicketEdge {
+                node: Arc::clone(t),
+            })
             .collect()
     }
 
     /// The tickets of this page.
     async fn nodes(&self) -> Vec<Ticket> {
-        self.page.tickets.iter().cloned().map(Ticket).collect()
+        self.tickets.iter().cloned().map(Ticket).collect()
     }
 
     /// Where this page sits in the whole list.
     async fn page_info(&self) -> PageInfo {
         PageInfo {
-            has_next_page: self.page.has_next,
-            has_previous_page: self.page.has_previous,
-            start_cursor: self.page.tickets.first().map(|t| Cursor::of(t).encode()),
-            end_cursor: self.page.tickets.last().map(|t| Cursor::of(t).encode()),
+            has_next_page: self.has_next,
+            has_previous_page: self.has_previous,
+            start_cursor: self.tickets.first().map(|t| Cursor::of(t).encode()),
+            end_cursor: self.tickets.last().map(|t| Cursor::of(t).encode()),
         }
     }
 

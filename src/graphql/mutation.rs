@@ -86,7 +86,7 @@ impl Mutation {
             .load(ctx, &scope, std::slice::from_ref(&updated))
             .await?;
         Ok(CategorizeTicketPayload {
-            ticket: Ticket(updated),
+            ticket: Ticket(updated.into()),
         })
     }
 }

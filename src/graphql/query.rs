@@ -32,7 +32,7 @@ impl TicketQuery {
         let scope = scope(ctx)?;
         let found = tickets::get(db(ctx)?, &scope, &id).await?;
         load_ahead(ctx, &scope, found.as_ref()).await?;
-        Ok(found.map(Ticket))
+        Ok(found.map(|t| Ticket(t.into())))
     }
 
     /// Tickets the token may see, matching `filter`, a page at a time (Relay connection).
@@ -76,7 +76,7 @@ impl TicketQuery {
         if let Ok(id) = TicketId::parse(&id) {
             let found = tickets::get(db, &scope, &id).await?;
             load_ahead(ctx, &scope, found.as_ref()).await?;
-            return Ok(found.map(|t| Node::Ticket(Ticket(t))));
+            return Ok(found.map(|t| Node::Ticket(Ticket(t.into()))));
         }
         if let Ok(id) = MessageId::parse(&id) {
             let found = messages::get_many(db, &scope, &[id.into_string()]).await?;

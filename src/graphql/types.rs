@@ -29,7 +29,7 @@ pub enum Node {
 }
 
 /// A support ticket from the customer support system.
-pub struct Ticket(pub support_ticket::Model);
+pub struct Ticket(pub Arc<support_ticket::Model>);
 
 #[Object(serial)]
 impl Ticket {
@@ -99,10 +99,14 @@ impl Ticket {
         self.0.type_deprecated.as_deref()
     }
 
-    /// Tags, e.g. `ai-categorised`, `escalated`.
+    /// Tags, e.g. `ai-categorised`, `escalated`. Entries that are not strings are skipped.
     #[graphql(complexity = "0")]
-    async fn tags(&self) -> Vec<String> {
-        tags_of(&self.0)
+    async fn tags(&self) -> Vec<&str> {
+        self.0
+            .tags
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+            .unwrap_or_default()
     }
 
     /// An AI-generated summary of the conversation.
@@ -113,14 +117,14 @@ impl Ticket {
 
     /// Custom fields from the support system (e.g. `car_manufacturer`), as a JSON object.
     #[graphql(complexity = "0")]
-    async fn custom_fields(&self) -> Json<serde_json::Value> {
-        Json(self.0.custom_fields.clone())
+    async fn custom_fields(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.custom_fields)
     }
 
     /// Information about the user and their hardware, as a JSON object.
     #[graphql(complexity = "0")]
-    async fn attributes(&self) -> Json<serde_json::Value> {
-        Json(self.0.attributes.clone())
+    async fn attributes(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.attributes)
     }
 
     /// When the ticket was created in the support system.
@@ -217,19 +221,6 @@ impl Ticket {
             .map(CategorizationChange)
             .collect())
     }
-}
-
-/// The tags of a ticket as strings; non-string entries are skipped.
-pub fn tags_of(ticket: &support_ticket::Model) -> Vec<String> {
-    ticket
-        .tags
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A message within a support ticket conversation.
