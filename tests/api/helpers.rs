@@ -556,3 +556,16 @@ impl OpenApiDoc {
         assert!(errors.is_empty(), "{context}\nschema errors: {errors:#?}");
     }
 }
+
+/// Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`): checks that
+/// a developer's machine may skip for want of a tool or a file are then mandatory.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Tells whoever runs the tests about a check that was skipped. Written to the process's
+/// stderr itself, as the test harness captures `eprintln!`.
+pub fn notice(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "notice: {message}");
+}
