@@ -5,6 +5,7 @@ mod access;
 mod foundation;
 mod graphql;
 mod helpers;
+mod lists;
 mod rest;
 mod rest_stats;
 mod stats;
