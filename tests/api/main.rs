@@ -4,6 +4,7 @@
 mod access;
 mod foundation;
 mod graphql;
+mod graphql_http;
 mod helpers;
 mod lists;
 mod rest;
