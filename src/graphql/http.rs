@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::order::in_query_order;
 use super::over_http::{self, ResponseMedia};
@@ -360,7 +360,7 @@ pub async fn graphql_get(
                 "GraphiQL is disabled; POST queries to /graphql.",
             );
         }
-        return super::graphiql::page().into_response();
+        return super::graphiql::page(&state.keys);
     }
     let Some(media) = ResponseMedia::negotiate(&headers) else {
         return not_acceptable();

@@ -557,6 +557,15 @@ impl OpenApiDoc {
     }
 }
 
+/// Keys as the server has them with no JWT setting: a development secret.
+pub fn development_keys() -> JwtKeys {
+    JwtKeys::from_settings(
+        &ticket_gateway::config::JwtSettings::default(),
+        Some("development-secret-of-the-test"),
+    )
+    .expect("development keys")
+}
+
 /// Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`): checks that
 /// a developer's machine may skip for want of a tool or a file are then mandatory.
 pub fn in_ci() -> bool {

@@ -7,6 +7,7 @@ mod graphql;
 mod graphql_http;
 mod helpers;
 mod lists;
+mod playground;
 mod rest;
 mod rest_stats;
 mod stats;
