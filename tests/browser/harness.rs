@@ -92,15 +92,19 @@ async fn installed() -> Result<(), String> {
                     .await
                     .map_err(|e| format!("apt-get cannot run: {e}"))?;
             }
-            if output.status.success() && Path::new(CHROMEDRIVER).exists() {
-                Ok(())
-            } else {
+            if !output.status.success() {
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
                 Err(format!(
                     "apt-get install chromium chromium-driver failed: {}",
                     tail.join(" / ")
                 ))
+            } else if !Path::new(CHROMEDRIVER).exists() {
+                Err(format!(
+                    "{CHROMEDRIVER} is missing after installing chromium-driver"
+                ))
+            } else {
+                Ok(())
             }
         })
         .await
