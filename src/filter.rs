@@ -33,8 +33,8 @@ pub const MAX_LIST_VALUES: usize = 1000;
 /// Lists up to this long are written into the statement value by value, which both databases
 /// plan best (measured on 100k tickets: a two-value `in` 1.7 times as fast on PostgreSQL, a
 /// two-tag `containsAll` 1.6 times on SQLite). Longer lists are bound as one JSON value. With
-/// [`MAX_COMBINED_FILTERS`], a statement binds at most some 16 000 values, under both
-/// databases' limits.
+/// [`MAX_COMBINED_FILTERS`], a filter binds fewer than 18 000 values, under both databases'
+/// limits (32 766 and 65 535).
 const INLINE_LIST_VALUES: usize = 16;
 
 /// Most filters one filter combines through `and`, `or` and `not`, all levels together. SQLite

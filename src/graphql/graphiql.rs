@@ -3,8 +3,6 @@
 //! on machines without internet access. GraphiQL and React are MIT-licensed; their licences
 //! are in `graphiql/`.
 
-use std::time::Duration;
-
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -17,9 +15,6 @@ const PAGE: &str = include_str!("graphiql.html");
 /// Where the page expects the demo token (a JavaScript expression, `null` for none).
 const DEMO_TOKEN_SLOT: &str = "/*DEMO_TOKEN*/null";
 
-/// How long a demo token handed out by the page stays valid.
-const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
-
 /// The page served at `GET /graphql` to browsers. In development mode (the keys are the
 /// development secret) it carries an all-areas demo token for its one-click button.
 pub fn page(keys: &JwtKeys) -> Response {
@@ -27,11 +22,7 @@ pub fn page(keys: &JwtKeys) -> Response {
         return Html(PAGE).into_response();
     }
     let token = keys
-        .mint(
-            &Access::AllAreas,
-            "support:read support:write",
-            DEMO_TOKEN_TTL,
-        )
+        .mint_demo(&Access::AllAreas)
         .map_err(|e| tracing::warn!("cannot mint the playground's demo token: {e}"))
         .ok()
         .and_then(|t| serde_json::to_string(&t).ok());
