@@ -9,6 +9,8 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::accept::Accept;
+
 /// How a GraphQL response is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseMedia {
@@ -27,59 +29,24 @@ impl ResponseMedia {
     /// empty one) means `application/json`. `None` when `Accept` allows neither, including a
     /// charset other than UTF-8, which is all this server writes.
     pub fn negotiate(headers: &HeaderMap) -> Option<Self> {
-        let ranges: Vec<mime::Mime> = headers
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|range| range.trim().parse().ok())
-            .collect();
-        if ranges.is_empty() {
-            let present = headers
-                .get_all(header::ACCEPT)
-                .iter()
-                .any(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace));
-            return (!present).then_some(Self::Json);
+        let accept = Accept::of(headers);
+        if accept.is_blank() {
+            return Some(Self::Json);
         }
+        let accept = accept.in_charset("utf-8");
         [Self::Json, Self::GraphqlResponseJson]
             .into_iter()
-            .filter_map(|media| {
-                let (specificity, position, quality) = media.best_range(&ranges)?;
-                (quality > 0.0).then_some((media, quality, specificity, position))
-            })
+            .filter_map(|media| Some((media, accept.preference(media.essence())?)))
+            .filter(|(_, p)| p.quality > 0.0)
             // `max_by` keeps the last of equals, so `Json` goes last to win a full tie.
             .rev()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)).then(b.3.cmp(&a.3)))
-            .map(|(media, ..)| media)
-    }
-
-    /// The most specific range of `ranges` this type matches (RFC 9110, 12.5.1): how
-    /// specific, where it is listed, and its quality.
-    fn best_range(self, ranges: &[mime::Mime]) -> Option<(u8, usize, f32)> {
-        let essence = self.essence();
-        ranges
-            .iter()
-            .enumerate()
-            .filter_map(|(position, range)| {
-                let specificity = match (range.type_().as_str(), range.subtype().as_str()) {
-                    ("*", "*") => 0,
-                    ("application", "*") => 1,
-                    _ if range.essence_str().eq_ignore_ascii_case(essence) => 2,
-                    _ => return None,
-                };
-                let utf8 = range
-                    .get_param(mime::CHARSET)
-                    .is_none_or(|c| c.as_str().eq_ignore_ascii_case("utf-8"));
-                if !utf8 {
-                    return None;
-                }
-                let quality = range
-                    .get_param("q")
-                    .and_then(|q| q.as_str().parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                Some((specificity, position, quality))
+            .max_by(|(_, a), (_, b)| {
+                a.quality
+                    .total_cmp(&b.quality)
+                    .then(a.specificity.cmp(&b.specificity))
+                    .then(b.position.cmp(&a.position))
             })
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(media, _)| media)
     }
 
     fn essence(self) -> &'static str {
