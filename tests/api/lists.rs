@@ -12,16 +12,13 @@ fn tags(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("tag-{i:04}")).collect()
 }
 
+async fn get(app: &TestApp, uri: &str) -> TestResponse {
+    app.rest("GET", uri, Some(&app.all_areas()), &[], None)
+        .await
+}
+
 async fn list(app: &TestApp, query: &str) -> TestResponse {
-    let token = app.all_areas();
-    app.rest(
-        "GET",
-        &format!("/v2/support_tickets?{query}"),
-        Some(&token),
-        &[],
-        None,
-    )
-    .await
+    get(app, &format!("/v2/support_tickets?{query}")).await
 }
 
 fn ids(r: &TestResponse) -> Vec<String> {
@@ -119,15 +116,11 @@ async fn rest_filter_lists_take_up_to_the_maximum_and_name_the_parameter_one_pas
             "{}",
             r.text
         );
-        let stats = app
-            .rest(
-                "GET",
-                &format!("/v2/support-ticket-stats/status?{every_tag}tags=one-more"),
-                Some(&app.all_areas()),
-                &[],
-                None,
-            )
-            .await;
+        let stats = get(
+            &app,
+            &format!("/v2/support-ticket-stats/status?{every_tag}tags=one-more"),
+        )
+        .await;
         assert_eq!(stats.status, 400, "{}", stats.text);
         assert!(
             field_errors(&stats)[0].starts_with("tags: "),
@@ -136,15 +129,11 @@ async fn rest_filter_lists_take_up_to_the_maximum_and_name_the_parameter_one_pas
         );
 
         let types = vec!["CUSTOMER_RESPONSE"; MAX_LIST_VALUES + 1].join(",");
-        let r = app
-            .rest(
-                "GET",
-                &format!("/v2/support_tickets/{tagged}/messages?message_type__in={types}"),
-                Some(&app.all_areas()),
-                &[],
-                None,
-            )
-            .await;
+        let r = get(
+            &app,
+            &format!("/v2/support_tickets/{tagged}/messages?message_type__in={types}"),
+        )
+        .await;
         assert_eq!(r.status, 400, "{}", r.text);
         assert!(
             field_errors(&r)[0].starts_with("message_type__in: "),
