@@ -324,3 +324,31 @@ async fn without_a_token_graphql_response_json_answers_401_and_no_data() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_batch_answers_200_and_leaves_data_out_of_the_operations_that_never_ran() {
+    each_backend(|app| async move {
+        let batch = json!([
+            { "query": "{ viewer { access } }" },
+            { "query": "{ nope }" },
+        ])
+        .to_string();
+        for accept in [None, Some(GRAPHQL_RESPONSE)] {
+            let r = post(&app, accept, &batch).await;
+            assert_eq!(r.status, 200, "{accept:?}: {}", r.text);
+            assert_eq!(
+                r.body[0],
+                json!({ "data": { "viewer": { "access": "ALL_AREAS" } } })
+            );
+            let refused = r.body[1].as_object().cloned().unwrap_or_default();
+            assert!(!refused.contains_key("data"), "{}", r.text);
+            assert_eq!(
+                error_code(&r.body[1]),
+                Some("GRAPHQL_VALIDATION_FAILED"),
+                "{}",
+                r.text
+            );
+        }
+    })
+    .await;
+}
