@@ -230,8 +230,6 @@ async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
 
 /// One ready-to-use token per kind of access, for people trying the gateway out.
 async fn log_demo_tokens(db: &DatabaseConnection, keys: &JwtKeys) {
-    let scope = "support:read support:write";
-    let ttl = Duration::from_secs(24 * 3600);
     let first_user = user::Entity::find()
         .filter(user::Column::OrganizationId.is_not_null())
         .inner_join(support_ticket::Entity)
@@ -254,7 +252,7 @@ async fn log_demo_tokens(db: &DatabaseConnection, keys: &JwtKeys) {
         }
     }
     for (kind, access) in accesses {
-        match keys.mint(&access, scope, ttl) {
+        match keys.mint_demo(&access) {
             Ok(token) => tracing::info!("demo token ({kind}, valid 24h): {token}"),
             Err(e) => tracing::warn!("cannot mint a demo token: {e}"),
         }

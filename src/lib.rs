@@ -1,6 +1,7 @@
 //! ticket-gateway: a GraphQL gateway over support tickets, with REST shims for the
 //! documented ev.energy v2 Support Tickets paths, over SQLite or PostgreSQL.
 
+pub mod accept;
 pub mod auth;
 pub mod cli;
 pub mod config;

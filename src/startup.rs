@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
             graphql::graphiql::ASSETS_ROUTE,
             get(graphql::graphiql::asset),
         )
+        .route("/favicon.ico", get(graphql::graphiql::favicon))
         .nest("/v2", rest::router())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

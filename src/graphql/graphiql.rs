@@ -7,11 +7,52 @@ use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::auth::{Access, JwtKeys};
 use crate::error::AppError;
 
-/// The page served at `GET /graphql` to browsers.
-pub fn page() -> Html<&'static str> {
-    Html(include_str!("graphiql.html"))
+const PAGE: &str = include_str!("graphiql.html");
+
+/// Where the page expects the demo token (a JavaScript expression, `null` for none).
+const DEMO_TOKEN_SLOT: &str = "/*DEMO_TOKEN*/null";
+
+/// The page served at `GET /graphql` to browsers. In development mode (the keys are the
+/// development secret) it carries an all-areas demo token for its one-click button.
+pub fn page(keys: &JwtKeys) -> Response {
+    if !keys.is_development() {
+        return Html(PAGE).into_response();
+    }
+    let token = keys
+        .mint_demo(&Access::AllAreas)
+        .map_err(|e| tracing::warn!("cannot mint the playground's demo token: {e}"))
+        .ok()
+        .and_then(|t| serde_json::to_string(&t).ok());
+    let Some(token) = token else {
+        return Html(PAGE).into_response();
+    };
+    (
+        // A page holding a token is not kept in any cache.
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Html(PAGE.replace(DEMO_TOKEN_SLOT, &token)),
+    )
+        .into_response()
+}
+
+/// The icon browsers ask for on their own: a ticket, 32 × 32.
+pub async fn favicon() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/x-icon"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        include_bytes!("favicon.ico").as_slice(),
+    )
+        .into_response()
 }
 
 /// Where the page loads its assets from; the version is in the path, so they can be cached

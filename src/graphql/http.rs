@@ -10,22 +10,23 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::order::in_query_order;
+use super::over_http::{self, ResponseMedia};
 use super::shape::{measure, MAX_EXPANDED_FIELDS};
 use super::Loaders;
 use crate::auth::authenticate;
 use crate::startup::AppState;
 
-/// A GraphQL-shaped error response with an HTTP status.
+/// A GraphQL-shaped error response with an HTTP status: a request error, so no `data`.
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let mut err = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", code);
     err.extensions = Some(ext);
     let body = async_graphql::Response::from_errors(vec![err]);
-    let mut response = (status, axum::Json(body)).into_response();
+    let mut response = over_http::reply(status, ResponseMedia::Json, &BatchResponse::Single(body));
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()
@@ -112,6 +113,7 @@ async fn execute(
     headers: &HeaderMap,
     batch: BatchRequest,
     docs: Vec<Option<Arc<ExecutableDocument>>>,
+    media: ResponseMedia,
 ) -> Response {
     let principal = match authenticate(&state.keys, headers) {
         Ok(p) => p,
@@ -175,14 +177,20 @@ async fn execute(
     // An outage is the server's state, not the request's: say so at the HTTP level too, so
     // that load balancers and clients retry.
     let unavailable = response_has_code(&response, "SERVICE_UNAVAILABLE");
+    // Under application/graphql-response+json a request that never reached execution says so
+    // with its status; application/json keeps 200 for legacy clients.
+    let refused = media == ResponseMedia::GraphqlResponseJson
+        && matches!(&response, BatchResponse::Single(r) if over_http::is_request_error(r));
     let status = if unauthenticated {
         StatusCode::UNAUTHORIZED
     } else if unavailable {
         StatusCode::SERVICE_UNAVAILABLE
+    } else if refused {
+        StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let mut http = (status, axum::Json(response)).into_response();
+    let mut http = over_http::reply(status, media, &response);
     if unauthenticated {
         http.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -240,6 +248,7 @@ fn response_has_code(response: &BatchResponse, code: &str) -> bool {
     }
 }
 
+/// JSON in UTF-8, the one request encoding served.
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -248,8 +257,19 @@ fn is_json(headers: &HeaderMap) -> bool {
         .map(|m| {
             m.type_() == mime::APPLICATION
                 && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+                && m.get_param(mime::CHARSET)
+                    .is_none_or(|c| c.as_str().eq_ignore_ascii_case("utf-8"))
         })
         .unwrap_or(false)
+}
+
+/// 406 when `Accept` allows none of the response media types.
+fn not_acceptable() -> Response {
+    error_response(
+        StatusCode::NOT_ACCEPTABLE,
+        "BAD_REQUEST",
+        "GraphQL responses are application/graphql-response+json or application/json (UTF-8); Accept allows neither.",
+    )
 }
 
 /// `POST /graphql` with a JSON body: one operation or a batch.
@@ -257,6 +277,18 @@ pub async fn graphql_post(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(media) = ResponseMedia::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    media.label(post(state, headers, body, media).await)
+}
+
+async fn post(
+    state: AppState,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    media: ResponseMedia,
 ) -> Response {
     let body = match body {
         Ok(body) => body,
@@ -277,16 +309,16 @@ pub async fn graphql_post(
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_REQUEST",
-            "GraphQL requests must be sent as application/json.",
+            "GraphQL requests must be sent as application/json (UTF-8).",
         );
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch = match over_http::parse_body(&body) {
         Ok(b) => b,
-        Err(_) => {
+        Err(problem) => {
             return error_response(
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
-                "The body is not a GraphQL request: expected a JSON object with a `query`, or an array of them.",
+                &format!("The body is not a GraphQL request: {problem}."),
             )
         }
     };
@@ -312,7 +344,7 @@ pub async fn graphql_post(
             Err(response) => return response,
         }
     }
-    execute(&state, &headers, batch, docs).await
+    execute(&state, &headers, batch, docs, media).await
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -338,21 +370,27 @@ pub async fn graphql_get(
                 "GraphiQL is disabled; POST queries to /graphql.",
             );
         }
-        return super::graphiql::page().into_response();
+        return super::graphiql::page(&state.keys);
     }
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let Some(media) = ResponseMedia::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    // async-graphql's own query-string reader expects `operation_name`; the specification
+    // spells it `operationName`.
+    let request = match over_http::parse_query_string(&query) {
         Ok(r) => r,
-        Err(_) => {
-            return error_response(
+        Err(problem) => {
+            return media.label(error_response(
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
-                "The query string is not a GraphQL request: expected `query`, and optionally `variables` and `operationName`.",
-            )
+                &format!("The query string is not a GraphQL request: {problem}."),
+            ))
         }
     };
     let doc = match precheck(&state, &request, true) {
         Ok(doc) => doc,
-        Err(response) => return response,
+        Err(response) => return media.label(response),
     };
-    execute(&state, &headers, BatchRequest::Single(request), vec![doc]).await
+    let single = BatchRequest::Single(request);
+    media.label(execute(&state, &headers, single, vec![doc], media).await)
 }

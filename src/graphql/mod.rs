@@ -8,6 +8,7 @@ mod http;
 mod loaders;
 mod mutation;
 mod order;
+mod over_http;
 mod query;
 mod shape;
 mod stats;

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::accept::Accept;
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -96,53 +97,13 @@ fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 /// Whether `Accept` allows JSON or problem+json: the most specific matching range decides,
-/// and `q=0` refuses.
+/// and `q=0` refuses. No `Accept`, or an empty one, accepts anything.
 fn accepts_json(headers: &HeaderMap) -> bool {
-    let ranges: Vec<mime::Mime> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|r| r.trim().parse().ok())
-        .collect();
-    // No Accept, or an empty one, accepts anything.
-    let blank = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .all(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace));
-    if blank {
-        return true;
-    }
-    ["application/json", "application/problem+json"]
-        .iter()
-        .any(|wanted| quality(&ranges, wanted) > 0.0)
-}
-
-/// The quality `ranges` give to the media type `wanted` (0 when none matches).
-fn quality(ranges: &[mime::Mime], wanted: &str) -> f32 {
-    let Some((ty, _)) = wanted.split_once('/') else {
-        return 0.0;
-    };
-    let mut best: Option<(u8, f32)> = None;
-    for range in ranges {
-        let specificity = if range.essence_str() == wanted {
-            3
-        } else if range.type_() == ty && range.subtype() == mime::STAR {
-            2
-        } else if range.type_() == mime::STAR && range.subtype() == mime::STAR {
-            1
-        } else {
-            continue;
-        };
-        let q = range
-            .get_param("q")
-            .and_then(|q| q.as_str().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        if best.is_none_or(|(s, _)| specificity > s) {
-            best = Some((specificity, q));
-        }
-    }
-    best.map(|(_, q)| q).unwrap_or(0.0)
+    let accept = Accept::of(headers);
+    accept.is_blank()
+        || ["application/json", "application/problem+json"]
+            .iter()
+            .any(|wanted| accept.quality(wanted) > 0.0)
 }
 
 /// Errors that the router or an extractor answered on its own (405, 413, ...) become

@@ -9,8 +9,8 @@ use entity::{Category, MessageType, Subcategory};
 
 use crate::error::{AppError, FieldError};
 use crate::filter::{
-    CategoryFilter, DateTimeFilter, IntFilter, MessageFilter, MessageTypeFilter, StringFilter,
-    SubcategoryFilter, TagsFilter, TicketFilter, UserRefFilter,
+    list_too_long, CategoryFilter, DateTimeFilter, IntFilter, MessageFilter, MessageTypeFilter,
+    StringFilter, SubcategoryFilter, TagsFilter, TicketFilter, UserRefFilter,
 };
 use crate::ids::UserId;
 
@@ -369,6 +369,15 @@ fn list(value: &str) -> Vec<&str> {
         .collect()
 }
 
+/// An `__in` list, at most [`MAX_LIST_VALUES`](crate::filter::MAX_LIST_VALUES) long.
+fn bounded_list(value: &str) -> Result<Vec<&str>, String> {
+    let values = list(value);
+    match list_too_long(values.len()) {
+        Some(message) => Err(message),
+        None => Ok(values),
+    }
+}
+
 fn boolean(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
@@ -454,7 +463,7 @@ pub(crate) fn clip(value: &str) -> String {
 }
 
 fn all_of<T>(value: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
-    list(value).into_iter().map(parse).collect()
+    bounded_list(value)?.into_iter().map(parse).collect()
 }
 
 fn text_slot(f: &mut TicketFilter, field: TicketField) -> Option<&mut Option<StringFilter>> {
@@ -509,7 +518,7 @@ fn apply_ticket_param(
         let s = slot.get_or_insert_with(Default::default);
         match param.op {
             Op::Exact => s.eq = Some(value.to_owned()),
-            Op::In => s.in_ = Some(list(value).into_iter().map(str::to_owned).collect()),
+            Op::In => s.in_ = Some(all_of(value, |v| Ok(v.to_owned()))?),
             Op::IsNull => s.is_null = Some(boolean(value)?),
             _ => {}
         }
@@ -568,6 +577,9 @@ fn apply_ticket_param(
         }
     } else if field == TicketField::Tags {
         // Each `tags` given must be present.
+        if let Some(message) = list_too_long(values.len()) {
+            return Err(message);
+        }
         f.tags = Some(TagsFilter {
             contains_all: Some(values.iter().map(|v| (*v).to_owned()).collect()),
             ..TagsFilter::default()

@@ -556,3 +556,25 @@ impl OpenApiDoc {
         assert!(errors.is_empty(), "{context}\nschema errors: {errors:#?}");
     }
 }
+
+/// Keys as the server has them with no JWT setting: a development secret.
+pub fn development_keys() -> JwtKeys {
+    JwtKeys::from_settings(
+        &ticket_gateway::config::JwtSettings::default(),
+        Some("development-secret-of-the-test"),
+    )
+    .expect("development keys")
+}
+
+/// Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`): checks that
+/// a developer's machine may skip for want of a tool or a file are then mandatory.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Tells whoever runs the tests about a check that was skipped. Written to the process's
+/// stderr itself, as the test harness captures `eprintln!`.
+pub fn notice(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "notice: {message}");
+}

@@ -4,7 +4,10 @@
 mod access;
 mod foundation;
 mod graphql;
+mod graphql_http;
 mod helpers;
+mod lists;
+mod playground;
 mod rest;
 mod rest_stats;
 mod stats;

@@ -1333,13 +1333,28 @@ async fn a_page_costs_the_same_few_statements_for_5_and_50_expanded_tickets() {
 
 // ---- the generated document against the reference contract ----
 
-/// The reference contract, kept beside the repository in `shared/spec`.
-fn reference() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/spec/support-tickets-openapi.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the reference contract {}: {e}", path.display()));
-    serde_norway::from_str(&text).expect("the reference contract is YAML")
+/// The reference contract: `REFERENCE_CONTRACT`, else `shared/spec` beside the repository. A
+/// clone without it skips the comparison with a notice; under CI the contract is required.
+fn reference() -> Option<Value> {
+    let path = std::env::var_os("REFERENCE_CONTRACT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/spec/support-tickets-openapi.yaml")
+        });
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !crate::helpers::in_ci() => {
+            crate::helpers::notice(&format!(
+                "the reference contract {} is absent: the OpenAPI document was not compared with it \
+                 (set REFERENCE_CONTRACT to its path; under CI it is required)",
+                path.display()
+            ));
+            return None;
+        }
+        Err(e) => panic!("the reference contract {}: {e}", path.display()),
+    };
+    Some(serde_norway::from_str(&text).expect("the reference contract is YAML"))
 }
 
 /// Components compared on their own rather than expanded wherever they are used.
@@ -1482,9 +1497,12 @@ fn problem_members(doc: &Value, response: &Value) -> (serde_json::Map<String, Va
 
 #[tokio::test]
 async fn the_openapi_document_agrees_with_the_reference_contract() {
+    let Some(theirs) = reference() else {
+        return;
+    };
+    let theirs = &theirs;
     each_backend(|app| async move {
         let ours = OpenApiDoc::fetch(&app).await.doc;
-        let theirs = reference();
         assert_eq!(ours["servers"][0]["url"], json!("/v2"));
         assert!(theirs["servers"][0]["url"]
             .as_str()
