@@ -21,15 +21,19 @@ async fn list(app: &TestApp, query: &str) -> TestResponse {
     get(app, &format!("/v2/support_tickets?{query}")).await
 }
 
-fn ids(r: &TestResponse) -> Vec<String> {
-    r.body
-        .as_array()
+/// The `id`s of a JSON array of objects.
+fn ids_in(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
         .map(|list| {
             list.iter()
                 .filter_map(|t| t["id"].as_str().map(str::to_owned))
                 .collect()
         })
         .unwrap_or_default()
+}
+
+fn ids(r: &TestResponse) -> Vec<String> {
+    ids_in(&r.body)
 }
 
 /// The `field_errors` of a problem body, as `field: message` lines.
@@ -47,14 +51,7 @@ fn field_errors(r: &TestResponse) -> Vec<String> {
 const TICKETS: &str = "query($filter: TicketFilter) { tickets(filter: $filter) { nodes { id } } }";
 
 fn node_ids(r: &TestResponse) -> Vec<String> {
-    r.body["data"]["tickets"]["nodes"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|t| t["id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    ids_in(&r.body["data"]["tickets"]["nodes"])
 }
 
 /// The fields named by the first error's `extensions.fieldErrors`.
