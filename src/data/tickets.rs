@@ -92,6 +92,12 @@ impl Columns {
         attributes: true,
         conversation_summary: true,
     };
+    pub const NONE: Self = Self {
+        tags: false,
+        custom_fields: false,
+        attributes: false,
+        conversation_summary: false,
+    };
 }
 
 /// `SELECT` of tickets reading only `columns` of the bulky ones.

@@ -67,9 +67,9 @@ pub fn page_spec(
 }
 
 /// What the selection under some tickets asks for beyond their own scalar fields.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Ahead {
-    columns: Option<Columns>,
+    columns: Columns,
     /// Each distinct message filter selected (aliases may pass different ones).
     messages: Vec<MessageFilter>,
     user: bool,
@@ -83,31 +83,29 @@ impl Ahead {
     /// than is used, never less.
     pub fn of(selections: &[Lookahead<'_>]) -> Self {
         let mut ahead = Ahead {
-            columns: Some(Columns {
-                tags: false,
-                custom_fields: false,
-                attributes: false,
-                conversation_summary: false,
-            }),
-            ..Ahead::default()
+            columns: Columns::NONE,
+            messages: Vec::new(),
+            user: false,
+            organization: false,
+            history: false,
         };
         for ticket in selections.iter().filter(|s| s.exists()) {
-            if let Some(columns) = &mut ahead.columns {
-                columns.tags |= ticket.field("tags").exists();
-                columns.custom_fields |= ticket.field("customFields").exists();
-                columns.attributes |= ticket.field("attributes").exists();
-                columns.conversation_summary |= ticket.field("conversationSummary").exists();
-            }
+            let columns = &mut ahead.columns;
+            columns.tags |= ticket.field("tags").exists();
+            columns.custom_fields |= ticket.field("customFields").exists();
+            columns.attributes |= ticket.field("attributes").exists();
+            columns.conversation_summary |= ticket.field("conversationSummary").exists();
             for field in ticket.field("messages").selection_fields() {
-                let filter = field
-                    .arguments()
-                    .ok()
-                    .and_then(|args| {
-                        let value = args.into_iter().find(|(name, _)| name == "filter")?.1;
-                        Some(MessageFilter::parse(Some(value)).ok())
-                    })
-                    .unwrap_or(Some(MessageFilter::default()));
+                // Read as the resolver reads its argument, so that both name the same loader key.
+                let filter = field.arguments().ok().and_then(|args| {
+                    let value = args
+                        .into_iter()
+                        .find(|(name, _)| name == "filter")
+                        .map(|a| a.1);
+                    Option::<MessageFilter>::parse(value).ok()
+                });
                 // A filter that does not parse or build is the resolver's to report.
+                let filter = filter.map(Option::unwrap_or_default);
                 if let Some(filter) = filter.filter(|f| f.condition().is_ok()) {
                     if !ahead.messages.contains(&filter) {
                         ahead.messages.push(filter);
@@ -129,7 +127,7 @@ impl Ahead {
 
     /// The bulky ticket columns the selection reads.
     pub fn columns(&self) -> Columns {
-        self.columns.unwrap_or(Columns::ALL)
+        self.columns
     }
 
     /// Reads every selected level for `tickets` and primes the request's loaders with it.

@@ -177,6 +177,9 @@ async fn a_page_of_tickets_with_messages_and_users_costs_the_same_statements_for
                 ("id messages { id position }", 2),
                 ("id messages { id } user { fullName organization { id name } }", 3),
                 ("id user { id organization { name } } messages { id } categorizationHistory { version }", 4),
+                // One statement per distinct message filter; an explicit null is no filter.
+                ("id messages(filter: null) { id } all: messages { position }", 2),
+                ("id a: messages { id } b: messages(filter: { messageType: { eq: INITIAL_REQUEST } }) { id }", 3),
             ];
             for (selection, expected) in shapes {
                 for list in ["nodes { SEL }", "edges { cursor node { SEL } }"] {
