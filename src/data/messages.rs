@@ -7,6 +7,7 @@ use entity::support_ticket_message::{Column, Entity as Message, Model};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use super::rows::MessageRow;
 use super::{one_of, tickets, Scope};
 use crate::error::AppResult;
 use crate::filter::MessageFilter;
@@ -34,9 +35,10 @@ pub async fn for_tickets(
         .filter(filter.condition()?)
         .order_by_asc(Column::TicketId)
         .order_by_asc(Column::Position)
+        .into_model::<MessageRow>()
         .all(db)
         .await?;
-    for row in rows {
+    for MessageRow(row) in rows {
         out.entry(row.ticket_id.clone()).or_default().push(row);
     }
     Ok(out)

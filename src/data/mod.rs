@@ -2,6 +2,7 @@
 //! [`Scope`]. GraphQL resolvers and REST handlers are thin callers of these.
 
 pub mod messages;
+mod rows;
 pub mod scope;
 pub mod stats;
 pub mod tickets;

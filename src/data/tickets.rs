@@ -11,6 +11,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use super::rows::TicketRow;
 use super::{one_of, Scope};
 use crate::error::{AppError, AppResult};
 use crate::filter::TicketFilter;
@@ -256,8 +257,12 @@ pub async fn page(
         .order_by(Column::CreatedAt, order.clone())
         .order_by(Column::Id, order)
         .limit(spec.limit + 1)
+        .into_model::<TicketRow>()
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|row| row.0)
+        .collect::<Vec<_>>();
     let more = rows.len() as u64 > spec.limit;
     rows.truncate(spec.limit as usize);
     if spec.from_end {
