@@ -102,8 +102,9 @@ impl SqlText for Subcategory {
     }
 }
 
-/// `col` equals one of `values`: a plain `IN` list for a short list, a long one bound as one
-/// JSON array (see [`INLINE_LIST_VALUES`]).
+/// `col` equals one of `values`: a plain `IN` list for a short list, so the planner sees the
+/// values; a long one bound as one value, as the data layer binds id lists (see
+/// [`INLINE_LIST_VALUES`]).
 fn one_of<'a>(
     backend: DbBackend,
     col: SimpleExpr,
@@ -112,14 +113,7 @@ fn one_of<'a>(
     if values.len() <= INLINE_LIST_VALUES {
         return Expr::expr(col).is_in(values);
     }
-    let list = Expr::val(json_list(values));
-    match backend {
-        DbBackend::Postgres => Expr::cust_with_exprs(
-            "$1 IN (SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))",
-            [col, list],
-        ),
-        _ => Expr::cust_with_exprs("? IN (SELECT value FROM json_each(?))", [col, list]),
-    }
+    crate::data::one_of(col, &values.collect::<Vec<_>>(), backend)
 }
 
 /// A list of strings as one JSON value: `jsonb` on PostgreSQL, JSON text for SQLite's

@@ -23,11 +23,20 @@ pub fn now() -> DateTime<Utc> {
 /// `column IN ids`, with the whole list bound as one value: `= ANY($1)` on PostgreSQL,
 /// `IN (SELECT value FROM json_each(?))` on SQLite. One statement text for every list length,
 /// so it is prepared once and cached, and no list is too long for the SQL parser.
-pub(crate) fn one_of(column: SimpleExpr, ids: &[String], backend: DbBackend) -> SimpleExpr {
+pub(crate) fn one_of<S: AsRef<str>>(
+    column: SimpleExpr,
+    ids: &[S],
+    backend: DbBackend,
+) -> SimpleExpr {
+    let owned = || {
+        ids.iter()
+            .map(|id| id.as_ref().to_owned())
+            .collect::<Vec<String>>()
+    };
     match backend {
-        DbBackend::Postgres => column.eq(PgFunc::any(Expr::val(ids.to_vec()))),
+        DbBackend::Postgres => column.eq(PgFunc::any(Expr::val(owned()))),
         _ => {
-            let list = serde_json::Value::from(ids.to_vec()).to_string();
+            let list = serde_json::Value::from(owned()).to_string();
             column.in_subquery(
                 Query::select()
                     .column(Alias::new("value"))
