@@ -7,7 +7,7 @@ use entity::{support_ticket, user};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::auth::{Access, JwtKeys};
-use crate::config::{AppConfig, DatabaseSettings, JwtSettings, ServeSettings};
+use crate::config::{AppConfig, DatabaseSettings, JwtSettings, LogFormat, ServeSettings};
 use crate::ids::{OrgId, UserId};
 use crate::startup::{AppState, Application};
 use crate::{db, graphql, seed};
@@ -23,6 +23,9 @@ pub struct Cli {
     pub database: DatabaseSettings,
     #[command(flatten)]
     pub jwt: JwtSettings,
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -95,14 +98,14 @@ pub async fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Migrate => {
-            init_tracing();
+            init_tracing(cli.log_format);
             let db = connect_migrated(&cli.database).await?;
             db.close().await.ok();
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::Seed(args) => {
-            init_tracing();
+            init_tracing(cli.log_format);
             let db = connect_migrated(&cli.database).await?;
             run_seed(&db, &args).await
         }
@@ -119,23 +122,40 @@ pub async fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Serve(settings) => {
-            init_tracing();
+            init_tracing(cli.log_format);
             serve(&cli, settings).await
         }
     }
 }
 
-fn init_tracing() {
+/// Logs to standard error, filtered by `RUST_LOG`. Lines logged while serving a request
+/// carry its `request_id` (a field of the `request` span).
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 async fn connect_migrated(settings: &DatabaseSettings) -> Result<DatabaseConnection, String> {
-    let db = db::connect(&settings.database_url).await?;
+    connect_migrated_with(settings, None).await
+}
+
+async fn connect_migrated_with(
+    settings: &DatabaseSettings,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, String> {
+    let db = db::connect_with(&settings.database_url, statement_timeout).await?;
     db::migrate(&db).await?;
     Ok(db)
 }
@@ -181,7 +201,9 @@ async fn run_seed(db: &DatabaseConnection, args: &SeedArgs) -> Result<(), String
 const DEMO_TICKETS: usize = 300;
 
 async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
-    let db = connect_migrated(&cli.database).await?;
+    // A request cancelled for running too long takes its SQL with it: the server stops the
+    // statement at the same limit.
+    let db = connect_migrated_with(&cli.database, Some(settings.edge.request_timeout())).await?;
     let keys = if uses_shared_secret(&cli.jwt) {
         JwtKeys::from_settings(&cli.jwt, None)?
     } else {
@@ -213,7 +235,8 @@ async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
         .public_base_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.bind_addr));
-    let config = AppConfig::new(&base, settings.graphql.clone())?;
+    let config =
+        AppConfig::new(&base, settings.graphql.clone())?.with_edge(settings.edge.clone())?;
     let app = Application::bind(
         AppState::new(db.clone(), keys.clone(), config),
         settings.bind_addr,

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -102,6 +103,77 @@ pub struct ServeSettings {
     pub demo_data: bool,
     #[command(flatten)]
     pub graphql: GraphqlSettings,
+    #[command(flatten)]
+    pub edge: EdgeSettings,
+}
+
+/// What the server does at its edge: CORS, metrics access, timeouts, shutdown.
+#[derive(Debug, Clone, Args)]
+pub struct EdgeSettings {
+    /// Origins browser apps may call from, comma-separated and exact
+    /// (`https://app.example.com,http://localhost:3000`), or `*` for any (then without
+    /// credentials). Unset: no CORS headers at all.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Seconds a request may run before it is cancelled (its SQL too) and answered 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers, counted from the connection
+    /// opening or from the end of the previous response (so idle keep-alive connections
+    /// close after it too).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+    /// On SIGTERM or Ctrl-C, seconds to keep serving with `/readyz` answering 503, so load
+    /// balancers stop sending traffic before the listener closes.
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
+    pub shutdown_drain_secs: u64,
+    /// Seconds requests in flight get to finish once the listener has closed.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        Self {
+            cors_allowed_origins: Vec::new(),
+            metrics_token: None,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            shutdown_drain_secs: 0,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+impl EdgeSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs(self.shutdown_drain_secs)
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// What the application needs at run time, whatever door it is built for.
@@ -110,6 +182,7 @@ pub struct AppConfig {
     /// Absolute base for REST `url` fields, without a trailing slash (e.g. `http://127.0.0.1:8080`).
     pub public_base_url: String,
     pub graphql: GraphqlSettings,
+    pub edge: EdgeSettings,
 }
 
 impl AppConfig {
@@ -125,6 +198,25 @@ impl AppConfig {
         Ok(Self {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             graphql,
+            edge: EdgeSettings::default(),
         })
+    }
+
+    /// These edge settings, once checked.
+    pub fn with_edge(mut self, edge: EdgeSettings) -> Result<Self, String> {
+        let origins: Vec<String> = edge
+            .cors_allowed_origins
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &origins {
+            crate::edge::check_origin(origin).map_err(|e| format!("CORS_ALLOWED_ORIGINS: {e}"))?;
+        }
+        self.edge = EdgeSettings {
+            cors_allowed_origins: origins,
+            ..edge
+        };
+        Ok(self)
     }
 }

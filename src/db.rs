@@ -22,6 +22,15 @@ pub fn redacted(url: &str) -> String {
 
 /// Opens a pool. Errors are one line naming `DATABASE_URL`.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
+    connect_with(url, None).await
+}
+
+/// [`connect`], with PostgreSQL stopping any statement that runs past `statement_timeout`
+/// (unless the URL sets its own `statement_timeout`).
+pub async fn connect_with(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, String> {
     let shown = redacted(url);
     let is_sqlite = url.starts_with("sqlite:");
     let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
@@ -59,6 +68,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
         });
     } else {
         options.max_connections(16).min_connections(0);
+        if let Some(limit) = statement_timeout.filter(|_| !url.contains("statement_timeout")) {
+            let millis = limit.as_millis().to_string();
+            options.map_sqlx_postgres_opts(move |o| {
+                o.options([("statement_timeout", millis.clone())])
+            });
+        }
     }
     Database::connect(options).await.map_err(|e| {
         let why = match &e {

@@ -54,11 +54,19 @@ pub enum AppError {
     UnsupportedMediaType(String),
     /// The database cannot be reached; retrying later may work.
     Unavailable,
+    /// The request ran past the configured limit and was cancelled.
+    TimedOut(std::time::Duration),
+    /// The server should not get traffic now (the reason says why).
+    NotReady(String),
     /// Anything else: logged with its cause, reported to the client without it.
     Internal(String),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// `Retry-After` of a 503 for an unreachable database: the server notices its return
+/// within a second.
+pub const RETRY_AFTER_SECS: &str = "1";
 
 impl AppError {
     pub fn bad_input(detail: impl Into<String>) -> Self {
@@ -94,7 +102,8 @@ impl AppError {
             Self::Unauthenticated(m)
             | Self::Forbidden(m)
             | Self::Conflict(m)
-            | Self::UnsupportedMediaType(m) => m.clone(),
+            | Self::UnsupportedMediaType(m)
+            | Self::NotReady(m) => m.clone(),
             Self::NotFound => "Resource does not exist or cannot be accessed.".into(),
             Self::BadInput { detail, .. } => detail.clone(),
             Self::PreconditionFailed => {
@@ -106,6 +115,10 @@ impl AppError {
             Self::Unavailable => {
                 "The service is temporarily unavailable; try again shortly.".into()
             }
+            Self::TimedOut(limit) => format!(
+                "The request took longer than {} s and was cancelled.",
+                limit.as_secs()
+            ),
             Self::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -122,7 +135,9 @@ impl AppError {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::TimedOut(_) | Self::NotReady(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -139,7 +154,8 @@ impl AppError {
             | Self::NotAcceptable
             | Self::PayloadTooLarge
             | Self::UnsupportedMediaType(_) => "BAD_REQUEST",
-            Self::Unavailable => "SERVICE_UNAVAILABLE",
+            Self::Unavailable | Self::NotReady(_) => "SERVICE_UNAVAILABLE",
+            Self::TimedOut(_) => "TIMEOUT",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -157,7 +173,8 @@ impl AppError {
             Self::NotAcceptable => "Not Acceptable".into(),
             Self::PayloadTooLarge => "Payload too large".into(),
             Self::UnsupportedMediaType(_) => "Unsupported media type".into(),
-            Self::Unavailable => "Service unavailable".into(),
+            Self::Unavailable | Self::NotReady(_) => "Service unavailable".into(),
+            Self::TimedOut(_) => "Request timed out".into(),
             Self::Internal(_) => "Internal server error".into(),
         }
     }
@@ -167,6 +184,7 @@ impl AppError {
         match self {
             Self::Internal(cause) => tracing::error!(%cause, "request failed"),
             Self::Unavailable => tracing::warn!("database unavailable"),
+            Self::TimedOut(limit) => tracing::warn!(?limit, "request cancelled: it ran too long"),
             _ => {}
         }
     }
@@ -178,7 +196,10 @@ impl AppError {
         let mut problem = problem_details::ProblemDetails::from_status_code(status)
             .with_title(self.title())
             .with_detail(self.message())
-            .with_extensions(ProblemExtensions::default());
+            .with_extensions(ProblemExtensions {
+                request_id: crate::edge::request_id(),
+                ..ProblemExtensions::default()
+            });
         if let Self::BadInput {
             field_errors,
             problem_type,
@@ -211,6 +232,9 @@ impl AppError {
         let mut err = async_graphql::Error::new(self.message());
         err = err.extend_with(|_, ext| {
             ext.set("code", code);
+            if let Some(id) = crate::edge::request_id() {
+                ext.set("requestId", id);
+            }
             if let Some(fields) = &field_errors {
                 let list: Vec<async_graphql::Value> = fields
                     .iter()
@@ -239,17 +263,27 @@ impl AppError {
 pub struct ProblemExtensions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_errors: Option<Vec<FieldError>>,
+    /// The request's `X-Request-Id`, to find its log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let unauthenticated = matches!(self, Self::Unauthenticated(_));
+        let retry_soon = matches!(self, Self::Unavailable);
         let mut response =
             problem_details::JsonProblemDetails::from(self.problem()).into_response();
         if unauthenticated {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if retry_soon {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
         }
         response
     }

@@ -1,56 +1,32 @@
-//! Building the application: shared state, the router of every door, and a server that
-//! exposes its bound port (so tests and benchmarks can listen on port 0).
+//! Building the application: the router of every door behind the edge stack, and a server
+//! that exposes its bound port (so tests and benchmarks can listen on port 0), bounds how
+//! long clients may take, and drains before it stops.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use axum::{Json, Router};
-use sea_orm::DatabaseConnection;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-use crate::auth::JwtKeys;
-use crate::config::AppConfig;
-use crate::graphql::{self, GatewaySchema};
+use crate::edge::{self, probes};
+use crate::graphql;
 use crate::rest;
+pub use crate::state::AppState;
 
-/// What every handler may use.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub keys: JwtKeys,
-    pub config: Arc<AppConfig>,
-    pub schema: GatewaySchema,
-    pub documents: Arc<graphql::Documents>,
-}
-
-impl AppState {
-    pub fn new(db: DatabaseConnection, keys: JwtKeys, config: AppConfig) -> Self {
-        let schema = graphql::build_schema(&config.graphql);
-        Self {
-            db,
-            keys,
-            config: Arc::new(config),
-            schema,
-            documents: Arc::default(),
-        }
-    }
-}
-
-impl FromRef<AppState> for JwtKeys {
-    fn from_ref(state: &AppState) -> Self {
-        state.keys.clone()
-    }
-}
-
-/// The whole HTTP surface.
+/// The whole HTTP surface, behind the edge stack.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.graphql.max_body_bytes;
-    Router::new()
-        .route("/healthz", get(healthz))
+    let doors = Router::new()
+        .route("/livez", get(probes::livez))
+        .route("/readyz", get(probes::readyz))
+        .route("/healthz", get(probes::healthz))
+        .route("/metrics", get(probes::metrics))
         .route(
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
@@ -61,25 +37,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/favicon.ico", get(graphql::graphiql::favicon))
         .nest("/v2", rest::router())
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
-}
-
-/// 200 when the database answers, 503 when it does not.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "database unavailable" })),
-        ),
-    }
+        .layer(DefaultBodyLimit::max(body_limit));
+    edge::stack(doors, &state).with_state(state)
 }
 
 /// A bound server, not yet serving.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    state: AppState,
 }
 
 impl Application {
@@ -87,22 +52,80 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("BIND_ADDR `{addr}`: cannot listen: {e}"))?;
-        Ok(Self {
-            listener,
-            router: router(state),
-        })
+        Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, String> {
         self.listener.local_addr().map_err(|e| e.to_string())
     }
 
-    /// Serves until Ctrl-C or SIGTERM, finishing requests in flight.
+    /// Serves until Ctrl-C or SIGTERM, then drains (see [`Application::run_until`]).
     pub async fn run_until_stopped(self) -> Result<(), String> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves. Then `/readyz` answers 503 at once while the listener
+    /// keeps serving for `SHUTDOWN_DRAIN_SECS`; then the listener closes and requests in
+    /// flight get up to `SHUTDOWN_TIMEOUT_SECS` to finish.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<(), String> {
+        let edge_settings = self.state.config.edge.clone();
+        let health = self.state.health.clone();
+        let watcher = health.watch_database();
+        let service = TowerToHyperService::new(router(self.state));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(edge_settings.header_read_timeout());
+        let connections = GracefulShutdown::new();
+
+        tokio::pin!(stop);
+        let mut draining: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        let conn = http
+                            .serve_connection(TokioIo::new(stream), service.clone());
+                        let conn = connections.watch(conn);
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                    // Out of file descriptors and the like: pause rather than spin.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                () = &mut stop, if draining.is_none() => {
+                    health.start_draining();
+                    let drain = edge_settings.shutdown_drain();
+                    tracing::info!(drain_secs = drain.as_secs(), "shutting down: /readyz answers 503, still serving while draining");
+                    draining = Some(Box::pin(tokio::time::sleep(drain)));
+                }
+                () = async { if let Some(d) = draining.as_mut() { d.await } }, if draining.is_some() => break,
+            }
+        }
+        drop(self.listener);
+        let timeout = edge_settings.shutdown_timeout();
+        tracing::info!(
+            open = connections.count(),
+            timeout_secs = timeout.as_secs(),
+            "listener closed: finishing requests in flight"
+        );
+        if tokio::time::timeout(timeout, connections.shutdown())
             .await
-            .map_err(|e| format!("server error: {e}"))
+            .is_err()
+        {
+            tracing::warn!("requests still in flight after SHUTDOWN_TIMEOUT_SECS: closing them");
+        }
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        tracing::info!("stopped");
+        Ok(())
     }
 }
 
@@ -122,5 +145,4 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-    tracing::info!("shutting down");
 }

@@ -52,6 +52,7 @@ pub fn authenticate(keys: &JwtKeys, headers: &HeaderMap) -> Result<Option<Princi
             .map_err(|e| AppError::bad_field("EvEnergy-User", e.to_string()))?;
         principal.acting_user = Some(user);
     }
+    crate::edge::record_caller(&principal);
     Ok(Some(principal))
 }
 

@@ -59,6 +59,9 @@ pub async fn favicon() -> Response {
 /// for good.
 pub const ASSETS_ROUTE: &str = "/graphiql/3.8.3/{file}";
 
+/// Where the compiled-in playground assets live (no database behind them).
+pub const ASSETS_PREFIX: &str = "/graphiql/";
+
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "graphiql.min.js",

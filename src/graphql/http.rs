@@ -17,14 +17,20 @@ use super::over_http::{self, ResponseMedia};
 use super::shape::{measure, MAX_EXPANDED_FIELDS};
 use super::Loaders;
 use crate::auth::authenticate;
-use crate::startup::AppState;
+use crate::edge;
+use crate::error::{AppError, RETRY_AFTER_SECS};
+use crate::state::AppState;
 
 /// A GraphQL-shaped error response with an HTTP status: a request error, so no `data`.
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let mut err = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", code);
+    if let Some(id) = edge::request_id() {
+        ext.set("requestId", id);
+    }
     err.extensions = Some(ext);
+    edge::record_graphql_errors([code]);
     let body = async_graphql::Response::from_errors(vec![err]);
     let mut response = over_http::reply(status, ResponseMedia::Json, &BatchResponse::Single(body));
     if status == StatusCode::UNAUTHORIZED {
@@ -32,7 +38,45 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE && code == "SERVICE_UNAVAILABLE" {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
     response
+}
+
+/// `error` as a GraphQL request error, for requests the edge answers without the door.
+pub fn refusal(error: &AppError) -> Response {
+    error_response(error.status(), error.code(), &error.message())
+}
+
+/// Names the operation a request runs, for the access log and the metrics.
+fn name_operation(doc: Option<&ExecutableDocument>, requested: Option<&str>) {
+    let Some(doc) = doc else {
+        return;
+    };
+    let (ty, name) = match &doc.operations {
+        DocumentOperations::Single(op) => (op.node.ty, None),
+        DocumentOperations::Multiple(ops) => {
+            let found = match requested {
+                Some(wanted) => ops.iter().find(|(n, _)| n.as_str() == wanted),
+                None if ops.len() == 1 => ops.iter().next(),
+                None => None,
+            };
+            match found {
+                Some((name, op)) => (op.node.ty, Some(name.to_string())),
+                None => return,
+            }
+        }
+    };
+    let kind = match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    edge::record_operation(edge::Operation { kind, name });
 }
 
 /// What the executor does not check itself, measured before it validates anything (see
@@ -162,6 +206,7 @@ async fn execute(
     let finish = |r: async_graphql::Response, i: usize| {
         let doc = docs.get(i).and_then(Option::as_deref);
         let name = names.get(i).and_then(Option::as_deref);
+        name_operation(doc, name);
         with_codes(in_query_order(r, doc, name))
     };
     let response = match response {
@@ -196,23 +241,28 @@ async fn execute(
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     if unavailable {
-        http.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        http.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
     }
     http
 }
 
-/// Gives every error an `extensions.code`. Errors of our resolvers carry one already; the
-/// rest come from async-graphql's parser, validator and input coercion, which do not
-/// classify them: a bad argument or variable value is BAD_USER_INPUT, anything else found
-/// before execution (no path) is GRAPHQL_VALIDATION_FAILED.
+/// Gives every error an `extensions.code` and the request's `extensions.requestId`. Errors
+/// of our resolvers carry a code already; the rest come from async-graphql's parser,
+/// validator and input coercion, which do not classify them: a bad argument or variable
+/// value is BAD_USER_INPUT, anything else found before execution (no path) is
+/// GRAPHQL_VALIDATION_FAILED.
 fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    let request_id = edge::request_id();
     for error in &mut response.errors {
-        let has_code = error
-            .extensions
-            .as_ref()
-            .is_some_and(|x| x.get("code").is_some());
-        if has_code {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if let Some(id) = &request_id {
+            extensions.set("requestId", id.as_str());
+        }
+        if let Some(async_graphql::Value::String(code)) = extensions.get("code") {
+            edge::record_graphql_errors([code.as_str()]);
             continue;
         }
         let bad_value = error.message.starts_with("Invalid value for argument")
@@ -224,6 +274,7 @@ fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response 
         } else {
             "GRAPHQL_VALIDATION_FAILED"
         };
+        edge::record_graphql_errors([code]);
         error
             .extensions
             .get_or_insert_with(Default::default)

@@ -19,7 +19,7 @@ use sea_orm::DatabaseConnection;
 
 pub use connection::{page_spec, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use documents::Documents;
-pub use http::{graphql_get, graphql_post};
+pub use http::{graphql_get, graphql_post, refusal};
 pub use loaders::Loaders;
 pub use mutation::Mutation;
 pub use query::Query;

@@ -18,7 +18,7 @@ use axum::Router;
 
 use crate::accept::Accept;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use body::NO_VALUE;
 
@@ -132,8 +132,12 @@ fn as_problem(response: Response) -> Response {
         // Any other status keeps its number, with its reason phrase as the detail.
         other => {
             let reason = other.canonical_reason().unwrap_or("Error");
-            let problem =
-                problem_details::ProblemDetails::from_status_code(other).with_detail(reason);
+            let problem = problem_details::ProblemDetails::from_status_code(other)
+                .with_detail(reason)
+                .with_extensions(crate::error::ProblemExtensions {
+                    request_id: crate::edge::request_id(),
+                    ..Default::default()
+                });
             return with_headers_of(
                 &response,
                 problem_details::JsonProblemDetails::from(problem).into_response(),

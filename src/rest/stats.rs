@@ -19,7 +19,7 @@ use crate::data::stats::{self, Basis, Dimension, Period, MAX_RANKED};
 use crate::data::Scope;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::filter::TicketFilter;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `limit` of top-categories when none is given.
 pub const DEFAULT_LIMIT: u64 = 10;

@@ -25,7 +25,7 @@ use crate::data::{messages, users, Scope};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::filter::MessageFilter;
 use crate::ids::{MessageId, TicketId};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Default and largest `page_size`.
 pub const DEFAULT_PAGE_SIZE: u64 = 25;

@@ -657,7 +657,7 @@ async fn a_database_outage_answers_503_and_recovers_by_itself() {
         "{}",
         down.text
     );
-    assert_eq!(down.header("retry-after"), Some("5"));
+    assert_eq!(down.header("retry-after"), Some("1"));
     assert!(
         !down.text.contains(&name) && !down.text.to_lowercase().contains("terminat"),
         "{}",

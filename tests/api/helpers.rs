@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -30,7 +29,8 @@ pub struct TestApp {
     pub router: Router,
     pub keys: JwtKeys,
     pub backend: &'static str,
-    statements: Arc<AtomicUsize>,
+    pub state: AppState,
+    statements_before: AtomicUsize,
     clock: AtomicI64,
 }
 
@@ -46,6 +46,24 @@ pub struct TestResponse {
 impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body without the request ids (`request_id`, `extensions.requestId`), which
+    /// differ between any two requests.
+    pub fn body_sans_request_id(&self) -> Value {
+        fn strip(value: &Value) -> Value {
+            match value {
+                Value::Object(map) => Value::Object(
+                    map.iter()
+                        .filter(|(k, _)| *k != "request_id" && *k != "requestId")
+                        .map(|(k, v)| (k.clone(), strip(v)))
+                        .collect(),
+                ),
+                Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+                other => other.clone(),
+            }
+        }
+        strip(&self.body)
     }
 }
 
@@ -77,6 +95,23 @@ where
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .await;
     }
+}
+
+/// The sum of a metric's samples over all its labels, from Prometheus text.
+pub fn metric_sum(text: &str, name: &str) -> f64 {
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("metrics parse as Prometheus text");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
 }
 
 /// Equal JSON, except that numbers that are not both whole need only agree to 1e-9 relative.
@@ -187,41 +222,51 @@ impl TestApp {
     }
 
     pub fn with_keys(
-        mut db: DatabaseConnection,
+        db: DatabaseConnection,
         backend: &'static str,
         settings: GraphqlSettings,
         keys: JwtKeys,
     ) -> Self {
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            if std::env::var("TEST_LOG_SQL").is_ok() {
-                eprintln!(
-                    "SQL: {}",
-                    info.statement.sql.chars().take(120).collect::<String>()
-                );
-            }
-        });
         let config = AppConfig::new(BASE_URL, settings).expect("config");
-        let router = router(AppState::new(db.clone(), keys.clone(), config));
+        Self::with_config(db, backend, config, keys)
+    }
+
+    /// A router over the same database with other settings (edge settings included).
+    pub fn configured(&self, config: AppConfig) -> Self {
+        Self::with_config(self.db.clone(), self.backend, config, self.keys.clone())
+    }
+
+    fn with_config(
+        db: DatabaseConnection,
+        backend: &'static str,
+        config: AppConfig,
+        keys: JwtKeys,
+    ) -> Self {
+        let state = AppState::new(db.clone(), keys.clone(), config);
         Self {
             db,
-            router,
+            router: router(state.clone()),
             keys,
             backend,
-            statements,
+            state,
+            statements_before: AtomicUsize::new(0),
             clock: AtomicI64::new(0),
         }
     }
 
-    /// SQL statements run since the last reset.
+    /// SQL statements the router ran since the last reset, as its metrics count them.
     pub fn statements(&self) -> usize {
-        self.statements.load(Ordering::SeqCst)
+        self.statements_total() - self.statements_before.load(Ordering::SeqCst)
     }
 
     pub fn reset_statements(&self) {
-        self.statements.store(0, Ordering::SeqCst);
+        self.statements_before
+            .store(self.statements_total(), Ordering::SeqCst);
+    }
+
+    fn statements_total(&self) -> usize {
+        let text = self.state.metrics.render(&self.state.db, true);
+        metric_sum(&text, "ticket_gateway_db_statements_total") as usize
     }
 
     pub fn token(&self, access: Access, scope: &str) -> String {

@@ -1,0 +1,61 @@
+//! Requests that cannot succeed end early: while the database is down, those that need it
+//! are answered 503 at once (and those waiting on it when it goes down, at that moment);
+//! a request running past `REQUEST_TIMEOUT_SECS` is cancelled, its SQL with it.
+
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::context;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let limit = state.config.edge.request_timeout();
+    if !needs_database(&path) {
+        return match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => timed_out(&path, limit),
+        };
+    }
+    if !state.health.database_up() {
+        return refusal(&path, AppError::Unavailable);
+    }
+    tokio::select! {
+        biased;
+        response = next.run(request) => response,
+        () = state.health.database_down() => refusal(&path, AppError::Unavailable),
+        () = tokio::time::sleep(limit) => timed_out(&path, limit),
+    }
+}
+
+fn timed_out(path: &str, limit: std::time::Duration) -> Response {
+    context::record_timeout();
+    refusal(path, AppError::TimedOut(limit))
+}
+
+/// Everything but the probes, the metrics and static documents.
+fn needs_database(path: &str) -> bool {
+    !matches!(
+        path,
+        "/livez" | "/readyz" | "/healthz" | "/metrics" | "/favicon.ico" | "/v2/openapi.json"
+    ) && !path.starts_with(crate::graphql::graphiql::ASSETS_PREFIX)
+}
+
+/// An error in the shape of the door the request came to: a GraphQL error for `/graphql`,
+/// problem+json (with the version header under `/v2`) elsewhere.
+pub fn refusal(path: &str, error: AppError) -> Response {
+    if path == "/graphql" {
+        return crate::graphql::refusal(&error);
+    }
+    let under_v2 = path == "/v2" || path.starts_with("/v2/");
+    let mut response = error.into_response();
+    if under_v2 {
+        response
+            .headers_mut()
+            .insert(crate::rest::VERSION_HEADER, HeaderValue::from_static("2"));
+    }
+    response
+}

@@ -1,0 +1,55 @@
+//! The edge: what every request goes through before and after its door. [`stack`] reads
+//! as the stack it builds, outermost first.
+
+mod context;
+mod cors;
+mod guard;
+mod health;
+mod metrics;
+mod observe;
+pub mod probes;
+
+use axum::middleware;
+use axum::Router;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+pub use context::{
+    record_caller, record_graphql_errors, record_operation, request_id, Operation, REQUEST_ID,
+};
+pub use cors::check_origin;
+pub use guard::refusal;
+pub use health::{Health, NotReady};
+pub use metrics::Metrics;
+
+use crate::state::AppState;
+
+/// Bodies smaller than this go out as they are: compressing them saves less than it costs.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// Wraps every route of `router`, outermost first:
+/// 1. request id, span, access log and metrics ([`observe`](observe::observe));
+/// 2. CORS, when origins are configured, with preflights answered 204;
+/// 3. compression (gzip, br, zstd) of bodies over 1 KiB;
+/// 4. the guard: fail fast while the database is down, cancel past `REQUEST_TIMEOUT_SECS`.
+pub fn stack(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let compression = CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .zstd(true)
+        .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)));
+    // Layers added later wrap those added before: built from the innermost out.
+    let mut router = router
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(compression);
+    if let Some(cors) = cors::layer(&state.config.edge.cors_allowed_origins) {
+        router = router
+            .layer(cors)
+            .layer(middleware::from_fn(cors::preflight_no_content));
+    }
+    router.layer(middleware::from_fn_with_state(
+        state.clone(),
+        observe::observe,
+    ))
+}

@@ -1,0 +1,175 @@
+//! The outermost layer: gives each request its id and context, runs it inside a span that
+//! carries the id, and when the response body is done (or dropped) writes the access-log
+//! line and records the metrics.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body::{Frame, SizeHint};
+use tracing::Instrument;
+
+use super::context::{RequestContext, REQUEST_ID};
+use super::metrics::{Exchange, Metrics};
+use crate::state::AppState;
+
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let context = Arc::new(RequestContext::from_headers(request.headers()));
+    // Handlers read the id as the edge decided it, not as the client sent it.
+    request.headers_mut().insert(REQUEST_ID, context.id.clone());
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", request_id = context.id_str());
+    state.metrics.request_started();
+    let mut response = context
+        .clone()
+        .scope(next.run(request))
+        .instrument(span.clone())
+        .await;
+    response
+        .headers_mut()
+        .insert(REQUEST_ID, context.id.clone());
+    let status = response.status().as_u16();
+    let (parts, body) = response.into_parts();
+    let observed = Observed {
+        inner: body,
+        bytes: 0,
+        finish: Some(Finish {
+            metrics: state.metrics.clone(),
+            context,
+            method,
+            route,
+            status,
+            started,
+            span,
+        }),
+    };
+    Response::from_parts(parts, Body::new(observed))
+}
+
+/// A response body that counts its bytes and reports the exchange when it ends.
+struct Observed {
+    inner: Body,
+    bytes: u64,
+    finish: Option<Finish>,
+}
+
+struct Finish {
+    metrics: Arc<Metrics>,
+    context: Arc<RequestContext>,
+    method: Method,
+    route: String,
+    status: u16,
+    started: Instant,
+    span: tracing::Span,
+}
+
+impl Observed {
+    fn finish(&mut self) {
+        let Some(f) = self.finish.take() else {
+            return;
+        };
+        let elapsed = f.started.elapsed();
+        let facts = f.context.facts();
+        let method = method_label(&f.method);
+        f.metrics.request_finished(&Exchange {
+            method,
+            route: &f.route,
+            status: f.status,
+            elapsed,
+            facts: &facts,
+        });
+        let join = |parts: Vec<&str>| (!parts.is_empty()).then(|| parts.join(","));
+        let operation_type = join(facts.operations.iter().map(|o| o.kind).collect());
+        let operation_name = join(
+            facts
+                .operations
+                .iter()
+                .map(|o| o.name.as_deref().unwrap_or("-"))
+                .collect(),
+        );
+        let (token_kind, subject) = match &facts.caller {
+            Some((kind, subject)) => (Some(*kind), Some(subject.as_str())),
+            None => (None, None),
+        };
+        let latency_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        tracing::info!(
+            target: "ticket_gateway::access",
+            parent: &f.span,
+            method,
+            route = f.route,
+            status = f.status,
+            latency_ms,
+            bytes = self.bytes,
+            request_id = f.context.id_str(),
+            token_kind,
+            subject,
+            operation_type,
+            operation_name,
+            timed_out = facts.timed_out.then_some(true),
+            "request"
+        );
+    }
+}
+
+impl http_body::Body for Observed {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.bytes += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.finish(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Methods as metric labels: the standard ones, anything else as `OTHER`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}

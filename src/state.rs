@@ -1,0 +1,49 @@
+//! What every handler and layer may use, built once per server.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::JwtKeys;
+use crate::config::AppConfig;
+use crate::edge::{Health, Metrics};
+use crate::graphql::{self, GatewaySchema};
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub keys: JwtKeys,
+    pub config: Arc<AppConfig>,
+    pub schema: GatewaySchema,
+    pub documents: Arc<graphql::Documents>,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+}
+
+impl AppState {
+    /// Counts the statements `db` runs into the state's metrics: build the state before
+    /// cloning the connection elsewhere, as clones made earlier are not counted.
+    pub fn new(mut db: DatabaseConnection, keys: JwtKeys, config: AppConfig) -> Self {
+        let schema = graphql::build_schema(&config.graphql);
+        let metrics = Arc::new(Metrics::new());
+        metrics.count_statements_of(&mut db);
+        let health = Arc::new(Health::new(db.clone()));
+        Self {
+            db,
+            keys,
+            config: Arc::new(config),
+            schema,
+            documents: Arc::default(),
+            metrics,
+            health,
+        }
+    }
+}
+
+impl FromRef<AppState> for JwtKeys {
+    fn from_ref(state: &AppState) -> Self {
+        state.keys.clone()
+    }
+}
