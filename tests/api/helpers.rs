@@ -41,6 +41,8 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body as it came, compressed or not.
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -97,18 +99,35 @@ where
     }
 }
 
-/// The sum of a metric's samples over all its labels, from Prometheus text.
-pub fn metric_sum(text: &str, name: &str) -> f64 {
-    let lines = text.lines().map(|l| Ok(l.to_owned()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("metrics parse as Prometheus text");
-    scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == name)
-        .map(|s| match s.value {
-            prometheus_parse::Value::Counter(v)
-            | prometheus_parse::Value::Gauge(v)
-            | prometheus_parse::Value::Untyped(v) => v,
+/// The sum of a metric's samples whose labels include `labels`, from Prometheus text (a
+/// histogram's `_count` by the name with that suffix). 0 when there is none.
+pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    use openmetrics_parser::PrometheusValue as V;
+    let exposition = openmetrics_parser::prometheus::parse_prometheus(text)
+        .expect("metrics parse as Prometheus text");
+    let (family, count_of_histogram) = match exposition.families.get(name) {
+        Some(f) => (Some(f), false),
+        None => (
+            name.strip_suffix("_count")
+                .and_then(|base| exposition.families.get(base)),
+            true,
+        ),
+    };
+    let Some(family) = family else {
+        return 0.0;
+    };
+    family
+        .iter_samples()
+        .filter(|sample| {
+            let set = sample.get_labelset().expect("labels");
+            labels
+                .iter()
+                .all(|(k, v)| set.get_label_value(k) == Some(*v))
+        })
+        .map(|sample| match &sample.value {
+            V::Counter(c) if !count_of_histogram => c.value.as_f64(),
+            V::Gauge(n) | V::Unknown(n) if !count_of_histogram => n.as_f64(),
+            V::Histogram(h) if count_of_histogram => h.count.unwrap_or(0) as f64,
             _ => 0.0,
         })
         .sum()
@@ -236,7 +255,12 @@ impl TestApp {
         Self::with_config(self.db.clone(), self.backend, config, self.keys.clone())
     }
 
-    fn with_config(
+    /// A router with these settings over another connection (to the same database).
+    pub fn configured_over(&self, db: DatabaseConnection, config: AppConfig) -> Self {
+        Self::with_config(db, self.backend, config, self.keys.clone())
+    }
+
+    pub fn with_config(
         db: DatabaseConnection,
         backend: &'static str,
         config: AppConfig,
@@ -266,7 +290,7 @@ impl TestApp {
 
     fn statements_total(&self) -> usize {
         let text = self.state.metrics.render(&self.state.db, true);
-        metric_sum(&text, "ticket_gateway_db_statements_total") as usize
+        metric(&text, "ticket_gateway_db_statements_total", &[]) as usize
     }
 
     pub fn token(&self, access: Access, scope: &str) -> String {
@@ -310,6 +334,7 @@ impl TestApp {
             headers,
             body,
             text,
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! on PostgreSQL.
 
 mod access;
+mod edge;
 mod foundation;
 mod graphql;
 mod graphql_http;
