@@ -199,6 +199,8 @@ pub struct Reply {
     pub text: String,
     /// The body parsed as JSON; `Null` when it is not JSON.
     pub body: Value,
+    /// Length of the body as sent (after any transfer decoding).
+    pub body_len: usize,
     pub latency: Duration,
 }
 
@@ -288,6 +290,7 @@ pub async fn exchange(
         headers,
         text: String::from_utf8_lossy(&body).into_owned(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body_len: body.len(),
         latency,
     })
 }

@@ -4,5 +4,6 @@
 //! A binary of its own: these tests time what the server does, and the in-process API
 //! tests would load the machine beside them.
 
+mod access_log;
 mod harness;
 mod shutdown;

@@ -1,0 +1,167 @@
+//! The access log as operators read it: with `LOG_FORMAT=json`, one JSON object per line on
+//! standard error, one line per request carrying the request id the client sent, the route
+//! template rather than the path, the caller and the GraphQL operation, and never a
+//! credential or a value a client sent in GraphQL variables.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{all_areas_token, each_backend, ticket_ids, Server, SECRET};
+
+const TICKET_ROUTE: &str = "/v2/support_tickets/{support_ticket_id}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_access_log_lines_carry_the_request_id_and_never_a_token() {
+    each_backend(|db| async move {
+        let mut server = Server::start(&[
+            ("DATABASE_URL", &db.url),
+            ("JWT_SECRET", SECRET),
+            ("LOG_FORMAT", "json"),
+        ])
+        .await;
+        let token = all_areas_token();
+        let list = server
+            .get("/v2/support_tickets?page_size=2", Some(&token))
+            .await;
+        assert_eq!(list.status, 200, "{}", list.text);
+        let ids = ticket_ids(&list);
+        assert!(ids.len() >= 2, "two tickets: {}", list.text);
+        let (fetched, queried) = (ids[0].clone(), ids[1].clone());
+        let missing = format!("tick{}", ulid::Ulid::new());
+        let trace = || format!("trace-me-{}", ulid::Ulid::new());
+
+        // A REST read of one ticket.
+        let rest_id = trace();
+        let rest = server
+            .send(
+                "GET",
+                &format!("/v2/support_tickets/{fetched}"),
+                Some(&token),
+                &[("x-request-id", &rest_id)],
+                None,
+            )
+            .await;
+        assert_eq!(rest.status, 200, "{}", rest.text);
+        assert_eq!(rest.header("x-request-id"), Some(rest_id.as_str()));
+
+        // A named GraphQL query whose variable is a value the log must not repeat.
+        let graphql_id = trace();
+        let body = json!({
+            "query": "query FindMe($id: ID!) { ticket(id: $id) { id subject } }",
+            "variables": { "id": queried },
+            "operationName": "FindMe",
+        })
+        .to_string();
+        let graphql = server
+            .send(
+                "POST",
+                "/graphql",
+                Some(&token),
+                &[
+                    ("content-type", "application/json"),
+                    ("x-request-id", &graphql_id),
+                ],
+                Some(&body),
+            )
+            .await;
+        assert_eq!(graphql.status, 200, "{}", graphql.text);
+        assert_eq!(
+            graphql.body["data"]["ticket"]["id"], queried,
+            "{}",
+            graphql.text
+        );
+        assert_eq!(graphql.header("x-request-id"), Some(graphql_id.as_str()));
+
+        // A request that fails.
+        let failing_id = trace();
+        let failing = server
+            .send(
+                "GET",
+                &format!("/v2/support_tickets/{missing}"),
+                Some(&token),
+                &[("x-request-id", &failing_id)],
+                None,
+            )
+            .await;
+        assert_eq!(failing.status, 404, "{}", failing.text);
+        assert!(failing.is_problem_json(), "{:?}", failing.headers);
+        assert_eq!(failing.body["request_id"], failing_id, "{}", failing.text);
+        assert_eq!(failing.header("x-request-id"), Some(failing_id.as_str()));
+
+        // Every line is written once the process has stopped.
+        server.sigterm().await;
+        let status = server
+            .wait_exit(Duration::from_secs(10))
+            .await
+            .expect("the server exits after SIGTERM");
+        assert_eq!(status.code(), Some(0), "{status}");
+
+        let lines = server.lines();
+        let mut records = Vec::new();
+        for line in lines.iter().filter(|l| !l.trim().is_empty()) {
+            let record: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+            assert!(
+                record.is_object(),
+                "a log line that is not an object: {line}"
+            );
+            records.push(record);
+        }
+        let access_line = |request_id: &str| -> Value {
+            let found: Vec<&Value> = records
+                .iter()
+                .filter(|r| r["target"] == "ticket_gateway::access")
+                .filter(|r| r["request_id"] == request_id)
+                .collect();
+            assert_eq!(
+                found.len(),
+                1,
+                "one access line for {request_id}:\n{}",
+                lines.join("\n")
+            );
+            found[0].clone()
+        };
+        let check = |line: &Value, method: &str, route: &str, status: u16, bytes: usize| {
+            assert_eq!(line["method"], method, "{line}");
+            assert_eq!(line["route"], route, "{line}");
+            assert_eq!(line["status"], status, "{line}");
+            let latency = line["latency_ms"].as_f64();
+            assert!(latency.is_some_and(|ms| ms >= 0.0), "latency_ms: {line}");
+            assert_eq!(line["bytes"], bytes, "bytes as sent: {line}");
+            assert_eq!(line["token_kind"], "access_all_areas", "{line}");
+            assert!(
+                line["subject"].as_str().is_some_and(|s| !s.is_empty()),
+                "subject: {line}"
+            );
+        };
+
+        let rest_line = access_line(&rest_id);
+        check(&rest_line, "GET", TICKET_ROUTE, 200, rest.body_len);
+        assert!(rest_line.get("operation_type").is_none(), "{rest_line}");
+
+        let graphql_line = access_line(&graphql_id);
+        check(&graphql_line, "POST", "/graphql", 200, graphql.body_len);
+        assert_eq!(graphql_line["operation_type"], "query", "{graphql_line}");
+        assert_eq!(graphql_line["operation_name"], "FindMe", "{graphql_line}");
+
+        let failing_line = access_line(&failing_id);
+        check(&failing_line, "GET", TICKET_ROUTE, 404, failing.body_len);
+
+        let text = lines.join("\n");
+        for (what, secret) in [
+            ("the token", token.as_str()),
+            ("the word Bearer", "Bearer"),
+            ("the GraphQL variable's value", queried.as_str()),
+            ("the id in a REST path", fetched.as_str()),
+            ("the id in a failing REST path", missing.as_str()),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{what} appears in the log ({:?}):\n{text}",
+                db.kind
+            );
+        }
+    })
+    .await;
+}
