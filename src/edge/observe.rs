@@ -32,54 +32,59 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!("request", request_id = context.id_str());
     state.metrics.request_started();
+    // Reports the exchange when dropped: after the body is sent, or, when the client goes
+    // away first, wherever the request was.
+    let mut report = Report {
+        metrics: state.metrics.clone(),
+        context: context.clone(),
+        method,
+        route,
+        status: CLIENT_CLOSED_REQUEST,
+        bytes: 0,
+        started,
+        span: span.clone(),
+    };
     let mut response = context
         .clone()
         .scope(next.run(request))
-        .instrument(span.clone())
+        .instrument(span)
         .await;
     response
         .headers_mut()
         .insert(REQUEST_ID, context.id.clone());
-    let status = response.status().as_u16();
+    report.status = response.status().as_u16();
     let (parts, body) = response.into_parts();
     let observed = Observed {
         inner: body,
-        bytes: 0,
-        finish: Some(Finish {
-            metrics: state.metrics.clone(),
-            context,
-            method,
-            route,
-            status,
-            started,
-            span,
-        }),
+        report: Some(report),
     };
     Response::from_parts(parts, Body::new(observed))
 }
 
+/// The status logged for a request whose client left before the answer was sent (as
+/// nginx logs it).
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
 /// A response body that counts its bytes and reports the exchange when it ends.
 struct Observed {
     inner: Body,
-    bytes: u64,
-    finish: Option<Finish>,
+    report: Option<Report>,
 }
 
-struct Finish {
+struct Report {
     metrics: Arc<Metrics>,
     context: Arc<RequestContext>,
     method: Method,
     route: String,
     status: u16,
+    bytes: u64,
     started: Instant,
     span: tracing::Span,
 }
 
-impl Observed {
-    fn finish(&mut self) {
-        let Some(f) = self.finish.take() else {
-            return;
-        };
+impl Drop for Report {
+    fn drop(&mut self) {
+        let f = self;
         let elapsed = f.started.elapsed();
         let facts = f.context.facts();
         let method = method_label(&f.method);
@@ -111,7 +116,7 @@ impl Observed {
             route = f.route,
             status = f.status,
             latency_ms,
-            bytes = self.bytes,
+            bytes = f.bytes,
             request_id = f.context.id_str(),
             token_kind,
             subject,
@@ -135,11 +140,12 @@ impl http_body::Body for Observed {
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.bytes += data.len() as u64;
+                if let (Some(data), Some(report)) = (frame.data_ref(), this.report.as_mut()) {
+                    report.bytes += data.len() as u64;
                 }
             }
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.finish(),
+            // The end of the body: report now rather than whenever the body is dropped.
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => drop(this.report.take()),
             Poll::Pending => {}
         }
         polled
@@ -151,12 +157,6 @@ impl http_body::Body for Observed {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-impl Drop for Observed {
-    fn drop(&mut self) {
-        self.finish();
     }
 }
 

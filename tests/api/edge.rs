@@ -831,6 +831,28 @@ async fn a_request_past_the_timeout_is_cancelled_with_its_sql_and_changes_nothin
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+        // A client that leaves before the answer is counted (499, as nginx logs it), and
+        // its request is no longer in flight.
+        let gone = tokio::time::timeout(
+            Duration::from_millis(200),
+            timed.rest(
+                "PATCH",
+                &format!("/v2/support_tickets/{ticket}"),
+                Some(&token),
+                &[("content-type", "application/json")],
+                Some(br#"{"human_verified_category":"SOLAR"}"#.to_vec()),
+            ),
+        )
+        .await;
+        assert!(gone.is_err(), "the PATCH should still wait on the lock");
+        let now = scrape(&timed, None).await.text;
+        assert_eq!(
+            sample(&now, "ticket_gateway_http_requests_total", &[("status", "499")])
+                - sample(&metrics_before, "ticket_gateway_http_requests_total", &[("status", "499")]),
+            1.0
+        );
+        // Only the scrape itself.
+        assert_eq!(sample(&now, "ticket_gateway_http_requests_in_flight", &[]), 1.0);
         holder.rollback().await.expect("release");
 
         // GraphQL answers a timeout as an error with a code.
