@@ -36,12 +36,19 @@ fn timed_out(path: &str, limit: std::time::Duration) -> Response {
     refusal(path, AppError::TimedOut(limit))
 }
 
-/// Everything but the probes, the metrics and static documents.
+/// Everything but the probes, the metrics and static pages and documents.
 fn needs_database(path: &str) -> bool {
     !matches!(
         path,
-        "/livez" | "/readyz" | "/healthz" | "/metrics" | "/favicon.ico" | "/v2/openapi.json"
+        "/livez"
+            | "/readyz"
+            | "/healthz"
+            | "/metrics"
+            | "/favicon.ico"
+            | "/v2/openapi.json"
+            | "/dashboard"
     ) && !path.starts_with(crate::graphql::graphiql::ASSETS_PREFIX)
+        && !path.starts_with("/dashboard/")
 }
 
 /// An error in the shape of the door the request came to: a GraphQL error for `/graphql`,

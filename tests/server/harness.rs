@@ -36,6 +36,18 @@ pub fn all_areas_token() -> String {
         .expect("mint a token")
 }
 
+/// True under CI, where a check that cannot run is a failure rather than a notice.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Tells whoever runs the tests about a check that was skipped. Written to the process's
+/// stderr itself, as the test harness captures `eprintln!`.
+pub fn notice(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "notice: {message}");
+}
+
 /// The binary, serving. Killed if dropped before it exits.
 pub struct Server {
     child: Child,
