@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use crate::auth::{Access, JwtKeys};
 use crate::config::{AppConfig, DatabaseSettings, JwtSettings, LogFormat, ServeSettings};
 use crate::ids::{OrgId, UserId};
-use crate::startup::{AppState, Application};
+use crate::startup::{self, AppState, Application};
 use crate::{db, graphql, seed};
 
 #[derive(Debug, Parser)]
@@ -231,18 +231,16 @@ async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
         tracing::info!("empty database: loading {DEMO_TICKETS} demo tickets");
         seed::seed(&db, DEMO_TICKETS, 42, |_, _| {}).await?;
     }
+    // Bound first, so that with port 0 the URLs name the port actually taken.
+    let listener = startup::listen(settings.bind_addr).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base = settings
         .public_base_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.bind_addr));
+        .unwrap_or_else(|| format!("http://{addr}"));
     let config =
         AppConfig::new(&base, settings.graphql.clone())?.with_edge(settings.edge.clone())?;
-    let app = Application::bind(
-        AppState::new(db.clone(), keys.clone(), config),
-        settings.bind_addr,
-    )
-    .await?;
-    let addr = app.local_addr()?;
+    let app = Application::on(listener, AppState::new(db.clone(), keys.clone(), config));
     tracing::info!("listening on http://{addr}");
     tracing::info!("GraphiQL: http://{addr}/graphql   REST: {base}/v2/support_tickets");
     if keys.is_development() {

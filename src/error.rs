@@ -311,8 +311,17 @@ fn is_connection_error(err: &sea_orm::sqlx::Error) -> bool {
         // SQLSTATE class 08 (connection exception), 57P (the server shutting down or
         // terminating the session), 53300 (too many connections) and 57014 (a statement
         // timeout set by the operator): the database is away or busy, not the request wrong.
+        // SQLite's 5 (SQLITE_BUSY) and 6 (SQLITE_LOCKED): another writer kept the lock
+        // past the busy timeout.
         E::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08") || c.starts_with("57P") || c == "53300" || c == "57014"
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "53300"
+                || c == "57014"
+                || (db
+                    .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                    .is_some()
+                    && (c == "5" || c == "6"))
         }),
         _ => false,
     }

@@ -41,6 +41,13 @@ pub fn router(state: AppState) -> Router {
     edge::stack(doors, &state).with_state(state)
 }
 
+/// Listens on `addr` (port 0: any free port).
+pub async fn listen(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("BIND_ADDR `{addr}`: cannot listen: {e}"))
+}
+
 /// A bound server, not yet serving.
 pub struct Application {
     listener: TcpListener,
@@ -49,10 +56,12 @@ pub struct Application {
 
 impl Application {
     pub async fn bind(state: AppState, addr: SocketAddr) -> Result<Self, String> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("BIND_ADDR `{addr}`: cannot listen: {e}"))?;
-        Ok(Self { listener, state })
+        Ok(Self::on(listen(addr).await?, state))
+    }
+
+    /// Serves on a listener already bound (its address may decide the state's settings).
+    pub fn on(listener: TcpListener, state: AppState) -> Self {
+        Self { listener, state }
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, String> {

@@ -363,7 +363,14 @@ pub async fn categorize(
             "The input sets no categorization field.",
         ));
     }
-    let txn = db.begin().await?;
+    // SQLite must take the write lock at BEGIN: a read transaction upgraded to a write
+    // one later fails at once when another writer holds the lock, without waiting.
+    let txn = db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
     let current = Ticket::find_by_id(id.as_str())
         .filter(scope.ticket_condition())
         .one(&txn)

@@ -1,11 +1,17 @@
 //! Whether the server should be sent traffic: the database answering (watched all the
 //! time on PostgreSQL, so an outage is known within a second and requests fail fast
 //! instead of waiting on the pool), and whether the server is draining before it stops.
+//!
+//! The watcher keeps a connection of its own, outside the pool: a pool busy with slow
+//! statements is not an outage, and a refused connection must fail at once, where the
+//! pool would retry it until its acquire timeout.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::Connection;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::watch;
 
@@ -74,13 +80,12 @@ impl Health {
         if self.db.get_database_backend() != DbBackend::Postgres {
             return None;
         }
+        let options = self.db.get_postgres_connection_pool().connect_options();
         let health = self.clone();
         Some(tokio::spawn(async move {
+            let mut probe: Option<PgConnection> = None;
             loop {
-                let up = matches!(
-                    tokio::time::timeout(PROBE_TIMEOUT, health.db.ping()).await,
-                    Ok(Ok(()))
-                );
+                let up = answers(&mut probe, &options).await;
                 let was = health.up.send_replace(up);
                 if was != up {
                     if up {
@@ -102,27 +107,53 @@ impl Health {
         if self.is_draining() {
             return Err(NotReady::Draining);
         }
-        if !self.database_up() {
-            return Err(NotReady::DatabaseDown);
-        }
-        let pending = tokio::time::timeout(READY_TIMEOUT, async {
-            self.db.ping().await?;
-            Migrator::get_pending_migrations(&self.db).await
-        })
-        .await;
+        let pending = self
+            .while_up(async {
+                self.db.ping().await?;
+                Migrator::get_pending_migrations(&self.db).await
+            })
+            .await;
         match pending {
-            Ok(Ok(pending)) if pending.is_empty() => Ok(()),
-            Ok(Ok(_)) => Err(NotReady::SchemaBehind),
-            Ok(Err(_)) | Err(_) => Err(NotReady::DatabaseDown),
+            Some(Ok(pending)) if pending.is_empty() => Ok(()),
+            Some(Ok(_)) => Err(NotReady::SchemaBehind),
+            Some(Err(_)) | None => Err(NotReady::DatabaseDown),
         }
     }
 
     /// The database answers within a second (what `/healthz` reports).
     pub async fn database_answers(&self) -> bool {
-        self.database_up()
-            && matches!(
-                tokio::time::timeout(READY_TIMEOUT, self.db.ping()).await,
-                Ok(Ok(()))
-            )
+        matches!(self.while_up(self.db.ping()).await, Some(Ok(())))
     }
+
+    /// `work`'s result, or `None` when it takes longer than a second or the database is
+    /// (or goes) down first.
+    async fn while_up<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        if !self.database_up() {
+            return None;
+        }
+        tokio::select! {
+            done = tokio::time::timeout(READY_TIMEOUT, work) => done.ok(),
+            () = self.database_down() => None,
+        }
+    }
+}
+
+/// Whether the database answers a ping on the watcher's own connection, opening it first
+/// when there is none; a connection that fails is dropped and opened anew next time.
+async fn answers(probe: &mut Option<PgConnection>, options: &PgConnectOptions) -> bool {
+    if probe.is_none() {
+        match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(options)).await {
+            Ok(Ok(connection)) => *probe = Some(connection),
+            _ => return false,
+        }
+    }
+    let Some(connection) = probe.as_mut() else {
+        return false;
+    };
+    let pinged = tokio::time::timeout(PROBE_TIMEOUT, connection.ping()).await;
+    if matches!(pinged, Ok(Ok(()))) {
+        return true;
+    }
+    *probe = None;
+    false
 }
