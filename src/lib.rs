@@ -5,6 +5,7 @@ pub mod accept;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod data;
 pub mod db;
 pub mod edge;

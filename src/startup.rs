@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
             get(graphql::graphiql::asset),
         )
         .route("/favicon.ico", get(graphql::graphiql::favicon))
+        .route("/dashboard", get(crate::dashboard::page))
+        .route(crate::dashboard::ASSETS_ROUTE, get(crate::dashboard::asset))
         .nest("/v2", rest::router())
         .layer(DefaultBodyLimit::max(body_limit));
     edge::stack(doors, &state).with_state(state)
