@@ -8,5 +8,6 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod dashboard;
 mod harness;
 mod playground;
