@@ -155,9 +155,17 @@ async fn connect_migrated_with(
     settings: &DatabaseSettings,
     statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, String> {
-    let db = db::connect_with(&settings.database_url, statement_timeout).await?;
+    let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
-    Ok(db)
+    if statement_timeout.is_none() {
+        return Ok(db);
+    }
+    // Migrations (an index build, say) may run longer than any request: they ran without
+    // the limit; the connections that serve requests have it.
+    db.close()
+        .await
+        .map_err(|e| format!("closing the migration connection failed: {e}"))?;
+    db::connect_with(&settings.database_url, statement_timeout).await
 }
 
 fn uses_shared_secret(jwt: &JwtSettings) -> bool {

@@ -119,19 +119,19 @@ pub struct EdgeSettings {
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
     /// Seconds a request may run before it is cancelled (its SQL too) and answered 503.
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub request_timeout_secs: u64,
     /// Seconds a client has to send a request's headers, counted from the connection
     /// opening or from the end of the previous response (so idle keep-alive connections
     /// close after it too).
-    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_read_timeout_secs: u64,
     /// On SIGTERM or Ctrl-C, seconds to keep serving with `/readyz` answering 503, so load
     /// balancers stop sending traffic before the listener closes.
-    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_drain_secs: u64,
     /// Seconds requests in flight get to finish once the listener has closed.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
 }
 
@@ -149,18 +149,22 @@ impl Default for EdgeSettings {
 }
 
 impl EdgeSettings {
+    /// `REQUEST_TIMEOUT_SECS`.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
 
+    /// `HEADER_READ_TIMEOUT_SECS`.
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_secs(self.header_read_timeout_secs)
     }
 
+    /// `SHUTDOWN_DRAIN_SECS`.
     pub fn shutdown_drain(&self) -> Duration {
         Duration::from_secs(self.shutdown_drain_secs)
     }
 
+    /// `SHUTDOWN_TIMEOUT_SECS`.
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_secs)
     }

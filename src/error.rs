@@ -54,8 +54,9 @@ pub enum AppError {
     UnsupportedMediaType(String),
     /// The database cannot be reached; retrying later may work.
     Unavailable,
-    /// The request ran past the configured limit and was cancelled.
-    TimedOut(std::time::Duration),
+    /// The request (or its SQL statement, when the limit is the database's) ran past the
+    /// configured limit and was cancelled.
+    TimedOut(Option<std::time::Duration>),
     /// The server should not get traffic now (the reason says why).
     NotReady(String),
     /// Anything else: logged with its cause, reported to the client without it.
@@ -115,10 +116,11 @@ impl AppError {
             Self::Unavailable => {
                 "The service is temporarily unavailable; try again shortly.".into()
             }
-            Self::TimedOut(limit) => format!(
+            Self::TimedOut(Some(limit)) => format!(
                 "The request took longer than {} s and was cancelled.",
                 limit.as_secs()
             ),
+            Self::TimedOut(None) => "The request took too long and was cancelled.".into(),
             Self::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -189,9 +191,13 @@ impl AppError {
         }
     }
 
-    /// The RFC 9457 body and status.
+    /// The RFC 9457 body and status (and the log line of what the client is not told).
     pub fn problem(&self) -> problem_details::ProblemDetails<ProblemExtensions> {
         self.log();
+        self.problem_unlogged()
+    }
+
+    fn problem_unlogged(&self) -> problem_details::ProblemDetails<ProblemExtensions> {
         let status = self.status();
         let mut problem = problem_details::ProblemDetails::from_status_code(status)
             .with_title(self.title())
@@ -270,10 +276,18 @@ pub struct ProblemExtensions {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        self.log();
+        self.into_unlogged_response()
+    }
+}
+
+impl AppError {
+    /// The problem+json response, without logging (for refusals logged once elsewhere).
+    pub fn into_unlogged_response(self) -> Response {
         let unauthenticated = matches!(self, Self::Unauthenticated(_));
         let retry_soon = matches!(self, Self::Unavailable);
         let mut response =
-            problem_details::JsonProblemDetails::from(self.problem()).into_response();
+            problem_details::JsonProblemDetails::from(self.problem_unlogged()).into_response();
         if unauthenticated {
             response
                 .headers_mut()
@@ -295,6 +309,12 @@ impl From<DbErr> for AppError {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,
             DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
             | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+                if is_statement_timeout(e.as_ref()) =>
+            {
+                AppError::TimedOut(None)
+            }
+            DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+            | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
                 if is_connection_error(e.as_ref()) =>
             {
                 AppError::Unavailable
@@ -309,22 +329,29 @@ fn is_connection_error(err: &sea_orm::sqlx::Error) -> bool {
     match err {
         E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) => true,
         // SQLSTATE class 08 (connection exception), 57P (the server shutting down or
-        // terminating the session), 53300 (too many connections) and 57014 (a statement
-        // timeout set by the operator): the database is away or busy, not the request wrong.
-        // SQLite's 5 (SQLITE_BUSY) and 6 (SQLITE_LOCKED): another writer kept the lock
-        // past the busy timeout.
+        // terminating the session) and 53300 (too many connections): the database is away
+        // or busy, not the request wrong. SQLite's primary codes 5 (SQLITE_BUSY) and 6
+        // (SQLITE_LOCKED), whatever their extended code: another writer kept the lock past
+        // the busy timeout.
         E::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08")
-                || c.starts_with("57P")
-                || c == "53300"
-                || c == "57014"
-                || (db
-                    .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-                    .is_some()
-                    && (c == "5" || c == "6"))
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                return c
+                    .parse::<i32>()
+                    .is_ok_and(|code| matches!(code & 0xff, 5 | 6));
+            }
+            c.starts_with("08") || c.starts_with("57P") || c == "53300"
         }),
         _ => false,
     }
+}
+
+/// SQLSTATE 57014: PostgreSQL stopped a statement at its `statement_timeout` (the
+/// request timeout, or the operator's own in `DATABASE_URL`).
+fn is_statement_timeout(err: &sea_orm::sqlx::Error) -> bool {
+    matches!(err, sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
 }
 
 impl From<AppError> for async_graphql::Error {

@@ -57,6 +57,7 @@ pub struct Application {
 }
 
 impl Application {
+    /// Listens on `addr` for `state`'s router.
     pub async fn bind(state: AppState, addr: SocketAddr) -> Result<Self, String> {
         Ok(Self::on(listen(addr).await?, state))
     }
@@ -66,6 +67,7 @@ impl Application {
         Self { listener, state }
     }
 
+    /// The address listened on (with the port taken when 0 was asked).
     pub fn local_addr(&self) -> Result<SocketAddr, String> {
         self.listener.local_addr().map_err(|e| e.to_string())
     }
@@ -82,6 +84,14 @@ impl Application {
         let edge_settings = self.state.config.edge.clone();
         let health = self.state.health.clone();
         let watcher = health.watch_database();
+        let metrics = self.state.metrics.clone();
+        let upkeep = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                metrics.upkeep();
+            }
+        });
         let service = TowerToHyperService::new(router(self.state));
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
@@ -116,6 +126,11 @@ impl Application {
                     tracing::info!(drain_secs = drain.as_secs(), "shutting down: /readyz answers 503, still serving while draining");
                     draining = Some(Box::pin(tokio::time::sleep(drain)));
                 }
+                // A second signal: the operator does not want to wait for the drain.
+                () = shutdown_signal(), if draining.is_some() => {
+                    tracing::info!("second signal: ending the drain now");
+                    break;
+                }
                 () = async { if let Some(d) = draining.as_mut() { d.await } }, if draining.is_some() => break,
             }
         }
@@ -135,6 +150,7 @@ impl Application {
         if let Some(w) = watcher {
             w.abort();
         }
+        upkeep.abort();
         tracing::info!("stopped");
         Ok(())
     }

@@ -13,12 +13,18 @@ use crate::graphql::{self, GatewaySchema};
 /// Shared by every request; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The pool every door's data access goes through.
     pub db: DatabaseConnection,
+    /// How tokens are verified.
     pub keys: JwtKeys,
     pub config: Arc<AppConfig>,
+    /// The GraphQL schema with its configured limits.
     pub schema: GatewaySchema,
+    /// Parsed GraphQL documents, reused across requests.
     pub documents: Arc<graphql::Documents>,
+    /// This server's Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Whether the database answers and whether the server drains.
     pub health: Arc<Health>,
 }
 

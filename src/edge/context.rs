@@ -21,6 +21,7 @@ tokio::task_local! {
 /// One request as the edge sees it.
 #[derive(Debug)]
 pub struct RequestContext {
+    /// The request id, as echoed in `X-Request-Id`.
     pub id: HeaderValue,
     facts: Mutex<Facts>,
 }
@@ -30,6 +31,7 @@ pub struct RequestContext {
 pub struct Facts {
     /// The token's kind (`user`, `organization`, `access_all_areas`) and its subject.
     pub caller: Option<(&'static str, String)>,
+    /// The GraphQL operations the request ran, in batch order.
     pub operations: Vec<Operation>,
     /// The `extensions.code` of each GraphQL error the request was answered with.
     pub graphql_error_codes: Vec<String>,
@@ -42,6 +44,7 @@ pub struct Facts {
 pub struct Operation {
     /// `query`, `mutation` or `subscription`.
     pub kind: &'static str,
+    /// The operation's name; `None` for an anonymous one.
     pub name: Option<String>,
 }
 
@@ -60,14 +63,17 @@ impl RequestContext {
         }
     }
 
+    /// The request id as text (always ASCII).
     pub fn id_str(&self) -> &str {
         self.id.to_str().unwrap_or_default()
     }
 
+    /// A copy of what the doors said so far.
     pub fn facts(&self) -> Facts {
         self.facts.lock().map(|f| f.clone()).unwrap_or_default()
     }
 
+    /// Records something the doors said.
     pub fn update(&self, change: impl FnOnce(&mut Facts)) {
         if let Ok(mut facts) = self.facts.lock() {
             change(&mut facts);

@@ -11,6 +11,7 @@ use super::context;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// The middleware (see the module's documentation).
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let limit = state.config.edge.request_timeout();
@@ -20,20 +21,21 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             Err(_) => timed_out(&path, limit),
         };
     }
+    // The watcher has logged the outage: one line, not one per refused request.
     if !state.health.database_up() {
-        return refusal(&path, AppError::Unavailable);
+        return refusal(&path, AppError::Unavailable, Logged::No);
     }
     tokio::select! {
         biased;
         response = next.run(request) => response,
-        () = state.health.database_down() => refusal(&path, AppError::Unavailable),
+        () = state.health.database_down() => refusal(&path, AppError::Unavailable, Logged::No),
         () = tokio::time::sleep(limit) => timed_out(&path, limit),
     }
 }
 
 fn timed_out(path: &str, limit: std::time::Duration) -> Response {
     context::record_timeout();
-    refusal(path, AppError::TimedOut(limit))
+    refusal(path, AppError::TimedOut(Some(limit)), Logged::Yes)
 }
 
 /// Everything but the probes, the metrics and static pages and documents.
@@ -51,14 +53,24 @@ fn needs_database(path: &str) -> bool {
         && !path.starts_with("/dashboard/")
 }
 
+/// Whether a refusal is logged like any error leaving the application.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Logged {
+    Yes,
+    No,
+}
+
 /// An error in the shape of the door the request came to: a GraphQL error for `/graphql`,
 /// problem+json (with the version header under `/v2`) elsewhere.
-pub fn refusal(path: &str, error: AppError) -> Response {
+fn refusal(path: &str, error: AppError, logged: Logged) -> Response {
     if path == "/graphql" {
         return crate::graphql::refusal(&error);
     }
     let under_v2 = path == "/v2" || path.starts_with("/v2/");
-    let mut response = error.into_response();
+    let mut response = match logged {
+        Logged::Yes => error.into_response(),
+        Logged::No => error.into_unlogged_response(),
+    };
     if under_v2 {
         response
             .headers_mut()

@@ -6,7 +6,7 @@
 //! statements is not an outage, and a refused connection must fail at once, where the
 //! pool would retry it until its acquire timeout.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -17,15 +17,23 @@ use tokio::sync::watch;
 
 /// How often the database is pinged while the server runs.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
-/// How long one ping may take before the database counts as down.
+/// How long one ping may take before the connection counts as failed.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long opening the watcher's connection may take (TLS and SCRAM to a remote server
+/// included).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The database's state as the watcher last saw it, and whether the server drains.
 pub struct Health {
     db: DatabaseConnection,
     up: watch::Sender<bool>,
     draining: AtomicBool,
+    /// Whether the watcher runs (PostgreSQL while serving).
+    watched: AtomicBool,
+    /// The schema as the last readiness check saw it.
+    schema_seen: AtomicU8,
 }
 
 /// Why the server is not ready.
@@ -37,6 +45,7 @@ pub enum NotReady {
 }
 
 impl NotReady {
+    /// The reason, as `/readyz` gives it.
     pub fn reason(self) -> &'static str {
         match self {
             Self::Draining => "The server is shutting down.",
@@ -47,11 +56,14 @@ impl NotReady {
 }
 
 impl Health {
+    /// Up and serving until told otherwise.
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
             up: watch::Sender::new(true),
             draining: AtomicBool::new(false),
+            watched: AtomicBool::new(false),
+            schema_seen: AtomicU8::new(SCHEMA_UNKNOWN),
         }
     }
 
@@ -66,10 +78,12 @@ impl Health {
         let _ = rx.wait_for(|up| !*up).await;
     }
 
+    /// From now on `/readyz` answers 503.
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
     }
 
+    /// Whether a shutdown has started.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
@@ -81,13 +95,19 @@ impl Health {
             return None;
         }
         let options = self.db.get_postgres_connection_pool().connect_options();
+        self.watched.store(true, Ordering::Relaxed);
         let health = self.clone();
         Some(tokio::spawn(async move {
             let mut probe: Option<PgConnection> = None;
             loop {
                 let up = answers(&mut probe, &options).await;
-                let was = health.up.send_replace(up);
-                if was != up {
+                // Only a change wakes the requests waiting on it.
+                let changed = health.up.send_if_modified(|state| {
+                    let changed = *state != up;
+                    *state = up;
+                    changed
+                });
+                if changed {
                     if up {
                         tracing::info!("the database answers again");
                     } else {
@@ -107,53 +127,94 @@ impl Health {
         if self.is_draining() {
             return Err(NotReady::Draining);
         }
-        let pending = self
-            .while_up(async {
-                self.db.ping().await?;
-                Migrator::get_pending_migrations(&self.db).await
-            })
+        // Read-only: the probe needs no right to create tables.
+        let checked = self
+            .while_up(Migrator::get_pending_migrations_read_only(&self.db))
             .await;
-        match pending {
-            Some(Ok(pending)) if pending.is_empty() => Ok(()),
-            Some(Ok(_)) => Err(NotReady::SchemaBehind),
-            Some(Err(_)) | None => Err(NotReady::DatabaseDown),
+        let schema_current = match checked {
+            Checked::Done(Ok(pending)) => pending.is_empty(),
+            // Migrations this build does not know: a newer build migrated the database
+            // during a rolling deploy. Schema changes are additive, so this one still serves.
+            Checked::Done(Err(sea_orm::DbErr::Custom(_))) => true,
+            Checked::Done(Err(_)) | Checked::Down => return Err(NotReady::DatabaseDown),
+            // A pool busy with slow statements while the watcher sees the database answer:
+            // ready as the schema was last seen, not taken out of rotation for being busy.
+            Checked::Slow => match self.schema_seen.load(Ordering::Relaxed) {
+                SCHEMA_CURRENT if self.watched.load(Ordering::Relaxed) => true,
+                SCHEMA_BEHIND => false,
+                _ => return Err(NotReady::DatabaseDown),
+            },
+        };
+        let seen = if schema_current {
+            SCHEMA_CURRENT
+        } else {
+            SCHEMA_BEHIND
+        };
+        self.schema_seen.store(seen, Ordering::Relaxed);
+        if schema_current {
+            Ok(())
+        } else {
+            Err(NotReady::SchemaBehind)
         }
     }
 
     /// The database answers within a second (what `/healthz` reports).
     pub async fn database_answers(&self) -> bool {
-        matches!(self.while_up(self.db.ping()).await, Some(Ok(())))
+        matches!(self.while_up(self.db.ping()).await, Checked::Done(Ok(())))
     }
 
-    /// `work`'s result, or `None` when it takes longer than a second or the database is
-    /// (or goes) down first.
-    async fn while_up<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+    /// `work`'s result, unless the database is (or goes) down first or it takes longer
+    /// than a second.
+    async fn while_up<T>(&self, work: impl std::future::Future<Output = T>) -> Checked<T> {
         if !self.database_up() {
-            return None;
+            return Checked::Down;
         }
         tokio::select! {
-            done = tokio::time::timeout(READY_TIMEOUT, work) => done.ok(),
-            () = self.database_down() => None,
+            done = tokio::time::timeout(READY_TIMEOUT, work) => match done {
+                Ok(value) => Checked::Done(value),
+                Err(_) => Checked::Slow,
+            },
+            () = self.database_down() => Checked::Down,
         }
     }
 }
 
-/// Whether the database answers a ping on the watcher's own connection, opening it first
-/// when there is none; a connection that fails is dropped and opened anew next time.
+/// What became of work done against the database for a probe.
+enum Checked<T> {
+    Done(T),
+    Down,
+    Slow,
+}
+
+const SCHEMA_UNKNOWN: u8 = 0;
+const SCHEMA_CURRENT: u8 = 1;
+const SCHEMA_BEHIND: u8 = 2;
+
+/// Whether the database answers a ping on the watcher's own connection. When the
+/// connection fails (or there is none), one fresh connection is tried at once before the
+/// database counts as down: a session ended by the server or one slow ping is no outage,
+/// while a refused connection says so at once.
 async fn answers(probe: &mut Option<PgConnection>, options: &PgConnectOptions) -> bool {
-    if probe.is_none() {
-        match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(options)).await {
-            Ok(Ok(connection)) => *probe = Some(connection),
-            _ => return false,
+    if let Some(connection) = probe.as_mut() {
+        if matches!(
+            tokio::time::timeout(PROBE_TIMEOUT, connection.ping()).await,
+            Ok(Ok(()))
+        ) {
+            return true;
         }
+        *probe = None;
     }
-    let Some(connection) = probe.as_mut() else {
+    let Ok(Ok(mut connection)) =
+        tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await
+    else {
         return false;
     };
-    let pinged = tokio::time::timeout(PROBE_TIMEOUT, connection.ping()).await;
-    if matches!(pinged, Ok(Ok(()))) {
-        return true;
+    let answered = matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, connection.ping()).await,
+        Ok(Ok(()))
+    );
+    if answered {
+        *probe = Some(connection);
     }
-    *probe = None;
-    false
+    answered
 }

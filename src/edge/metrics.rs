@@ -23,6 +23,10 @@ const BUCKETS: &[f64] = &[
 /// client inventing names cannot grow the metrics without bound.
 const MAX_OPERATION_NAMES: usize = 200;
 
+/// Longer operation names count as `(long)`.
+pub const MAX_OPERATION_NAME_LEN: usize = 64;
+
+/// The recorder of one server and what renders it.
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
@@ -38,14 +42,19 @@ impl Default for Metrics {
 
 /// One finished HTTP exchange.
 pub struct Exchange<'a> {
+    /// The method's label (`GET`, ..., `OTHER`).
     pub method: &'a str,
+    /// The route template, or `unmatched`.
     pub route: &'a str,
     pub status: u16,
+    /// From the request's arrival to the end of its response body.
     pub elapsed: Duration,
+    /// What the doors said about the request.
     pub facts: &'a Facts,
 }
 
 impl Metrics {
+    /// A recorder with latency buckets and every metric described.
     pub fn new() -> Self {
         let builder = PrometheusBuilder::new();
         let builder = match builder.set_buckets(BUCKETS) {
@@ -162,10 +171,18 @@ impl Metrics {
         });
     }
 
+    /// Drains recorded histogram samples into their buckets. Rendering does it too; this
+    /// keeps memory flat when nothing scrapes.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
+    /// Counts a request in flight.
     pub fn request_started(&self) {
         self.record(|| gauge!("ticket_gateway_http_requests_in_flight").increment(1.0));
     }
 
+    /// Records a finished exchange (and that it is no longer in flight).
     pub fn request_finished(&self, exchange: &Exchange<'_>) {
         let status = exchange.status.to_string();
         let seconds = exchange.elapsed.as_secs_f64();
@@ -202,6 +219,9 @@ impl Metrics {
         let Some(name) = name else {
             return "(anonymous)".into();
         };
+        if name.len() > MAX_OPERATION_NAME_LEN {
+            return "(long)".into();
+        }
         let Ok(mut known) = self.operation_names.lock() else {
             return "(other)".into();
         };

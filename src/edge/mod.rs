@@ -10,7 +10,9 @@ mod observe;
 pub mod probes;
 
 use axum::middleware;
+use axum::response::IntoResponse;
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -18,7 +20,6 @@ pub use context::{
     record_caller, record_graphql_errors, record_operation, request_id, Operation, REQUEST_ID,
 };
 pub use cors::check_origin;
-pub use guard::refusal;
 pub use health::{Health, NotReady};
 pub use metrics::Metrics;
 
@@ -29,9 +30,10 @@ const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// Wraps every route of `router`, outermost first:
 /// 1. request id, span, access log and metrics ([`observe`](observe::observe));
-/// 2. CORS, when origins are configured, with preflights answered 204;
-/// 3. compression (gzip, br, zstd) of bodies over 1 KiB;
-/// 4. the guard: fail fast while the database is down, cancel past `REQUEST_TIMEOUT_SECS`.
+/// 2. a panic answered 500 like any internal error, not a dropped connection;
+/// 3. CORS, when origins are configured, with preflights answered 204;
+/// 4. compression (gzip, br, zstd) of bodies over 1 KiB;
+/// 5. the guard: fail fast while the database is down, cancel past `REQUEST_TIMEOUT_SECS`.
 pub fn stack(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let compression = CompressionLayer::new()
         .gzip(true)
@@ -48,8 +50,19 @@ pub fn stack(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             .layer(cors)
             .layer(middleware::from_fn(cors::preflight_no_content));
     }
-    router.layer(middleware::from_fn_with_state(
-        state.clone(),
-        observe::observe,
-    ))
+    router
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
+}
+
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    crate::error::AppError::Internal(format!("panic: {what}")).into_response()
 }

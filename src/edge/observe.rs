@@ -9,16 +9,17 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use tracing::Instrument;
 
 use super::context::{RequestContext, REQUEST_ID};
-use super::metrics::{Exchange, Metrics};
+use super::metrics::{Exchange, Metrics, MAX_OPERATION_NAME_LEN};
 use crate::state::AppState;
 
+/// The middleware (see the module's documentation).
 pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let context = Arc::new(RequestContext::from_headers(request.headers()));
@@ -30,7 +31,9 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("request", request_id = context.id_str());
+    // At error level so that it is on whatever the filter lets through: every line logged
+    // while serving the request carries its id.
+    let span = tracing::error_span!("request", request_id = context.id_str());
     state.metrics.request_started();
     // Reports the exchange when dropped: after the body is sent, or, when the client goes
     // away first, wherever the request was.
@@ -52,6 +55,12 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     response
         .headers_mut()
         .insert(REQUEST_ID, context.id.clone());
+    if state.health.is_draining() {
+        // Clients move to another instance now rather than on a connection closed under them.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     report.status = response.status().as_u16();
     let (parts, body) = response.into_parts();
     let observed = Observed {
@@ -101,7 +110,11 @@ impl Drop for Report {
             facts
                 .operations
                 .iter()
-                .map(|o| o.name.as_deref().unwrap_or("-"))
+                .map(|o| match o.name.as_deref() {
+                    None => "-",
+                    Some(n) if n.len() > MAX_OPERATION_NAME_LEN => "(long)",
+                    Some(n) => n,
+                })
                 .collect(),
         );
         let (token_kind, subject) = match &facts.caller {

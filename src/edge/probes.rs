@@ -40,7 +40,10 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .unwrap_or_default();
         if !same_secret(given.trim().as_bytes(), expected.as_bytes()) {
             return AppError::Unauthenticated(

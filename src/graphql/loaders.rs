@@ -179,7 +179,9 @@ pub fn loader_error(err: Arc<AppError>) -> async_graphql::Error {
         Ok(e) => e.into_graphql(),
         Err(shared) => match shared.as_ref() {
             AppError::Unavailable => AppError::Unavailable.into_graphql(),
-            other => AppError::Internal(other.message()).into_graphql(),
+            AppError::TimedOut(limit) => AppError::TimedOut(*limit).into_graphql(),
+            // The cause goes to the log (its debug form), not to the client.
+            other => AppError::Internal(format!("{other:?}")).into_graphql(),
         },
     }
 }
