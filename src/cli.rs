@@ -250,7 +250,9 @@ async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
         AppConfig::new(&base, settings.graphql.clone())?.with_edge(settings.edge.clone())?;
     let app = Application::on(listener, AppState::new(db.clone(), keys.clone(), config));
     tracing::info!("listening on http://{addr}");
-    tracing::info!("GraphiQL: http://{addr}/graphql   REST: {base}/v2/support_tickets");
+    tracing::info!(
+        "GraphiQL: http://{addr}/graphql   dashboard: http://{addr}/dashboard   REST: {base}/v2/support_tickets"
+    );
     if keys.is_development() {
         log_demo_tokens(&db, &keys).await;
     }
