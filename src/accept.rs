@@ -1,5 +1,6 @@
 //! The `Accept` request header (RFC 9110, 12.5.1): which media types a client takes and how
-//! much it wants each. Both doors negotiate with it.
+//! much it wants each. Both doors negotiate with it. Also whether `Accept-Encoding` allows
+//! gzip, for the assets stored gzip-encoded.
 
 use axum::http::{header, HeaderMap};
 
@@ -86,4 +87,25 @@ impl Accept {
     pub fn quality(&self, media: &str) -> f32 {
         self.preference(media).map_or(0.0, |p| p.quality)
     }
+}
+
+/// Whether `Accept-Encoding` allows gzip. No header at all means any coding is acceptable
+/// (RFC 9110, 12.5.3).
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT_ENCODING).is_none()
+        || headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|coding| {
+                let mut parts = coding.split(';').map(str::trim);
+                let name = parts.next().unwrap_or("");
+                let refused = parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            })
 }

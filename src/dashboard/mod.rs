@@ -169,7 +169,7 @@ pub async fn asset(
     )
         .into_response();
     if asset.gzipped {
-        if !accepts_gzip(&headers) {
+        if !crate::accept::accepts_gzip(&headers) {
             return (
                 StatusCode::NOT_ACCEPTABLE,
                 "This asset is only served gzip-encoded; send Accept-Encoding: gzip.",
@@ -181,27 +181,6 @@ pub async fn asset(
         h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
-}
-
-/// Whether `Accept-Encoding` allows gzip. No header at all means any coding is acceptable
-/// (RFC 9110, 12.5.3).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT_ENCODING).is_none()
-        || headers
-            .get_all(header::ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|coding| {
-                let mut parts = coding.split(';').map(str::trim);
-                let name = parts.next().unwrap_or("");
-                let refused = parts.any(|p| {
-                    p.strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                });
-                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-            })
 }
 
 #[cfg(test)]
@@ -224,9 +203,9 @@ mod tests {
                 header::ACCEPT_ENCODING,
                 HeaderValue::from_str(value).unwrap(),
             );
-            accepts_gzip(&h)
+            crate::accept::accepts_gzip(&h)
         };
-        assert!(accepts_gzip(&HeaderMap::new()));
+        assert!(crate::accept::accepts_gzip(&HeaderMap::new()));
         assert!(with("gzip, deflate, br"));
         assert!(with("*"));
         assert!(!with("identity"));

@@ -91,24 +91,7 @@ pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some((_, content_type, bytes)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
         return AppError::NotFound.into_response();
     };
-    // No Accept-Encoding at all means any coding is acceptable (RFC 9110, 12.5.3).
-    let accepts_gzip = headers.get(header::ACCEPT_ENCODING).is_none()
-        || headers
-            .get_all(header::ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|coding| {
-                let mut parts = coding.split(';').map(str::trim);
-                let name = parts.next().unwrap_or("");
-                let refused = parts.any(|p| {
-                    p.strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                });
-                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-            });
-    if !accepts_gzip {
+    if !crate::accept::accepts_gzip(&headers) {
         return (
             StatusCode::NOT_ACCEPTABLE,
             "This asset is only served gzip-encoded; send Accept-Encoding: gzip.",

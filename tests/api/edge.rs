@@ -770,6 +770,24 @@ async fn connection_with_statement_timeout(
         .expect("connect")
 }
 
+/// Holds what a PATCH of `ticket` needs until the transaction ends: the ticket's row on
+/// PostgreSQL, the only connection of the in-memory database on SQLite.
+async fn hold(
+    app: &TestApp,
+    ticket: &ticket_gateway::ids::TicketId,
+) -> sea_orm::DatabaseTransaction {
+    let holder = app.db.begin().await.expect("begin");
+    if app.backend == "postgres" {
+        holder
+            .execute_unprepared(&format!(
+                "SELECT id FROM support_ticket WHERE id = '{ticket}' FOR UPDATE"
+            ))
+            .await
+            .expect("lock the row");
+    }
+    holder
+}
+
 #[tokio::test]
 async fn a_request_past_the_timeout_is_cancelled_with_its_sql_and_changes_nothing() {
     each_backend(|app| async move {
@@ -782,15 +800,7 @@ async fn a_request_past_the_timeout_is_cancelled_with_its_sql_and_changes_nothin
         assert_eq!(before.status, 200);
         let metrics_before = scrape(&timed, None).await.text;
 
-        // Hold what the PATCH needs: the ticket's row (PostgreSQL), the only connection
-        // of the in-memory database (SQLite).
-        let holder = app.db.begin().await.expect("begin");
-        if app.backend == "postgres" {
-            holder
-                .execute_unprepared(&format!("SELECT id FROM support_ticket WHERE id = '{ticket}' FOR UPDATE"))
-                .await
-                .expect("lock the row");
-        }
+        let holder = hold(&app, &ticket).await;
         let started = Instant::now();
         let body = br#"{"human_verified_category":"SOLAR"}"#.to_vec();
         let r = timed
@@ -856,13 +866,7 @@ async fn a_request_past_the_timeout_is_cancelled_with_its_sql_and_changes_nothin
         holder.rollback().await.expect("release");
 
         // GraphQL answers a timeout as an error with a code.
-        let holder = app.db.begin().await.expect("begin");
-        if app.backend == "postgres" {
-            holder
-                .execute_unprepared(&format!("SELECT id FROM support_ticket WHERE id = '{ticket}' FOR UPDATE"))
-                .await
-                .expect("lock the row");
-        }
+        let holder = hold(&app, &ticket).await;
         let m = "mutation($id: ID!) { categorizeTicket(id: $id, input: { humanVerifiedCategory: SOLAR }) { ticket { id } } }";
         let r = timed.graphql(Some(&token), m, json!({ "id": ticket.to_string() })).await;
         assert_eq!(r.status, 503, "{}", r.text);
