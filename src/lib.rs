@@ -13,6 +13,7 @@ pub mod error;
 pub mod filter;
 pub mod graphql;
 pub mod ids;
+pub mod limit;
 pub mod rest;
 pub mod seed;
 pub mod startup;
