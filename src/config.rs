@@ -133,7 +133,13 @@ pub struct EdgeSettings {
     /// Seconds requests in flight get to finish once the listener has closed.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
+    /// Requests each client may make to each REST operation per hour, refilled smoothly.
+    #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = DEFAULT_RATE_LIMIT_PER_HOUR, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub rate_limit_per_hour: u32,
 }
+
+/// The contract's default budget of a client per operation and hour.
+pub const DEFAULT_RATE_LIMIT_PER_HOUR: u32 = 1000;
 
 impl Default for EdgeSettings {
     fn default() -> Self {
@@ -144,6 +150,7 @@ impl Default for EdgeSettings {
             header_read_timeout_secs: 10,
             shutdown_drain_secs: 0,
             shutdown_timeout_secs: 30,
+            rate_limit_per_hour: DEFAULT_RATE_LIMIT_PER_HOUR,
         }
     }
 }

@@ -52,6 +52,8 @@ pub enum AppError {
     PayloadTooLarge,
     /// A request body of a media type the operation does not take.
     UnsupportedMediaType(String),
+    /// The client has spent its request budget; one more passes after `retry_after_secs`.
+    RateLimited { retry_after_secs: u64 },
     /// The database cannot be reached; retrying later may work.
     Unavailable,
     /// The request (or its SQL statement, when the limit is the database's) ran past the
@@ -68,6 +70,9 @@ pub type AppResult<T> = Result<T, AppError>;
 /// `Retry-After` of a 503 for an unreachable database: the server notices its return
 /// within a second.
 pub const RETRY_AFTER_SECS: &str = "1";
+
+/// The problem type of a refused request, as the contract names it.
+pub const RATE_LIMIT_PROBLEM: &str = "https://api.ev.energy/v2/problems/rate-limit-exceeded/";
 
 impl AppError {
     pub fn bad_input(detail: impl Into<String>) -> Self {
@@ -113,6 +118,10 @@ impl AppError {
             Self::MethodNotAllowed => "The resource does not support this method.".into(),
             Self::NotAcceptable => "Could not satisfy the request Accept header.".into(),
             Self::PayloadTooLarge => "The request body is too large.".into(),
+            // The contract's wording, "seconds" even for one.
+            Self::RateLimited { retry_after_secs } => {
+                format!("Request was rate limited. Try again in {retry_after_secs} seconds")
+            }
             Self::Unavailable => {
                 "The service is temporarily unavailable; try again shortly.".into()
             }
@@ -137,6 +146,7 @@ impl AppError {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable | Self::TimedOut(_) | Self::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -156,6 +166,7 @@ impl AppError {
             | Self::NotAcceptable
             | Self::PayloadTooLarge
             | Self::UnsupportedMediaType(_) => "BAD_REQUEST",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable | Self::NotReady(_) => "SERVICE_UNAVAILABLE",
             Self::TimedOut(_) => "TIMEOUT",
             Self::Internal(_) => "INTERNAL",
@@ -175,6 +186,7 @@ impl AppError {
             Self::NotAcceptable => "Not Acceptable".into(),
             Self::PayloadTooLarge => "Payload too large".into(),
             Self::UnsupportedMediaType(_) => "Unsupported media type".into(),
+            Self::RateLimited { .. } => "Too Many Requests".into(),
             Self::Unavailable | Self::NotReady(_) => "Service unavailable".into(),
             Self::TimedOut(_) => "Request timed out".into(),
             Self::Internal(_) => "Internal server error".into(),
@@ -206,18 +218,15 @@ impl AppError {
                 request_id: crate::edge::request_id(),
                 ..ProblemExtensions::default()
             });
-        if let Self::BadInput {
-            field_errors,
-            problem_type,
-            ..
-        } = self
-        {
-            if let Some(ty) = problem_type
-                .as_deref()
-                .and_then(|t| t.parse::<axum::http::Uri>().ok())
-            {
-                problem = problem.with_type(ty);
-            }
+        let problem_type = match self {
+            Self::BadInput { problem_type, .. } => problem_type.as_deref(),
+            Self::RateLimited { .. } => Some(RATE_LIMIT_PROBLEM),
+            _ => None,
+        };
+        if let Some(ty) = problem_type.and_then(|t| t.parse::<axum::http::Uri>().ok()) {
+            problem = problem.with_type(ty);
+        }
+        if let Self::BadInput { field_errors, .. } = self {
             if !field_errors.is_empty() {
                 problem.extensions.field_errors = Some(field_errors.clone());
             }
@@ -285,7 +294,11 @@ impl AppError {
     /// The problem+json response, without logging (for refusals logged once elsewhere).
     pub fn into_unlogged_response(self) -> Response {
         let unauthenticated = matches!(self, Self::Unauthenticated(_));
-        let retry_soon = matches!(self, Self::Unavailable);
+        let retry_after = match &self {
+            Self::Unavailable => Some(HeaderValue::from_static(RETRY_AFTER_SECS)),
+            Self::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
+            _ => None,
+        };
         let mut response =
             problem_details::JsonProblemDetails::from(self.problem_unlogged()).into_response();
         if unauthenticated {
@@ -293,11 +306,8 @@ impl AppError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if retry_soon {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

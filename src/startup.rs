@@ -6,9 +6,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::get;
 use axum::Router;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -38,7 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.ico", get(graphql::graphiql::favicon))
         .route("/dashboard", get(crate::dashboard::page))
         .route(crate::dashboard::ASSETS_ROUTE, get(crate::dashboard::asset))
-        .nest("/v2", rest::router())
+        .nest("/v2", rest::router(&state))
         .layer(DefaultBodyLimit::max(body_limit));
     edge::stack(doors, &state).with_state(state)
 }
@@ -92,7 +94,7 @@ impl Application {
                 metrics.upkeep();
             }
         });
-        let service = TowerToHyperService::new(router(self.state));
+        let app = router(self.state);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(edge_settings.header_read_timeout());
@@ -103,10 +105,10 @@ impl Application {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
                         let conn = http
-                            .serve_connection(TokioIo::new(stream), service.clone());
+                            .serve_connection(TokioIo::new(stream), with_peer(app.clone(), peer));
                         let conn = connections.watch(conn);
                         tokio::spawn(async move {
                             if let Err(e) = conn.await {
@@ -154,6 +156,28 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The router of one connection, telling each request the peer's address (what the rate
+/// limiter counts requests without a valid token by).
+fn with_peer(
+    app: Router,
+    peer: SocketAddr,
+) -> TowerToHyperService<
+    impl tower::Service<
+            Request<Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone,
+> {
+    TowerToHyperService::new(tower::util::MapRequest::new(
+        app,
+        move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        },
+    ))
 }
 
 async fn shutdown_signal() {

@@ -9,6 +9,7 @@ use crate::auth::JwtKeys;
 use crate::config::AppConfig;
 use crate::edge::{Health, Metrics};
 use crate::graphql::{self, GatewaySchema};
+use crate::limit::{Clock, Limiter, SystemClock};
 
 /// Shared by every request; cheap to clone.
 #[derive(Clone)]
@@ -26,16 +27,29 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether the database answers and whether the server drains.
     pub health: Arc<Health>,
+    /// Request budgets per client and operation.
+    pub limiter: Limiter,
 }
 
 impl AppState {
     /// Counts the statements `db` runs into the state's metrics: build the state before
     /// cloning the connection elsewhere, as clones made earlier are not counted.
-    pub fn new(mut db: DatabaseConnection, keys: JwtKeys, config: AppConfig) -> Self {
+    pub fn new(db: DatabaseConnection, keys: JwtKeys, config: AppConfig) -> Self {
+        Self::with_clock(db, keys, config, Arc::new(SystemClock::new()))
+    }
+
+    /// [`AppState::new`] with the limiter on `clock` (tests move time by hand).
+    pub fn with_clock(
+        mut db: DatabaseConnection,
+        keys: JwtKeys,
+        config: AppConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let schema = graphql::build_schema(&config.graphql);
         let metrics = Arc::new(Metrics::new());
         metrics.count_statements_of(&mut db);
         let health = Arc::new(Health::new(db.clone()));
+        let limiter = Limiter::in_process(config.edge.rate_limit_per_hour, clock);
         Self {
             db,
             keys,
@@ -44,6 +58,7 @@ impl AppState {
             documents: Arc::default(),
             metrics,
             health,
+            limiter,
         }
     }
 }

@@ -285,10 +285,15 @@ fn principal_from_claims(claims: &Map<String, Value>) -> Result<Principal, Token
             Access::AllAreas => "all-areas".to_owned(),
         },
     };
+    let client_id = match claims.get("client_id") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.chars().take(200).collect()),
+        _ => None,
+    };
     Ok(Principal {
         access,
         oauth_scopes,
         subject,
+        client_id,
         acting_user: None,
     })
 }

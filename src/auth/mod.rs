@@ -46,6 +46,8 @@ pub struct Principal {
     pub oauth_scopes: Vec<String>,
     /// Who to record as the author of changes: the `sub` claim, else the access claim.
     pub subject: String,
+    /// The `client_id` claim (RFC 9068): the OAuth client the token was issued to.
+    pub client_id: Option<String>,
     /// Set by `EvEnergy-User`: narrows the access to one user.
     pub acting_user: Option<UserId>,
 }

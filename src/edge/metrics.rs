@@ -110,6 +110,10 @@ impl Metrics {
                 "GraphQL errors returned, by extensions.code."
             );
             describe_counter!(
+                "ticket_gateway_rate_limit_decisions_total",
+                "Rate limiter decisions, by door and decision (allowed, limited)."
+            );
+            describe_counter!(
                 "ticket_gateway_db_statements_total",
                 "SQL statements issued, by outcome (ok, error)."
             );
@@ -212,6 +216,15 @@ impl Metrics {
             for code in &exchange.facts.graphql_error_codes {
                 counter!("ticket_gateway_graphql_errors_total", "code" => code.clone()).increment(1);
             }
+        });
+    }
+
+    /// Counts a rate limiter decision at `door` (`rest`, ...).
+    pub fn rate_limit_decision(&self, door: &'static str, allowed: bool) {
+        let decision = if allowed { "allowed" } else { "limited" };
+        self.record(|| {
+            counter!("ticket_gateway_rate_limit_decisions_total", "door" => door, "decision" => decision)
+                .increment(1);
         });
     }
 

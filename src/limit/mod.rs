@@ -1,8 +1,10 @@
 //! Rate limits: each client gets a budget of requests per endpoint per hour, refilled
-//! smoothly (GCRA), kept by a [`Store`].
+//! smoothly (GCRA), kept by a [`Store`]. The doors know nothing of it: [`rest`] is the
+//! middleware in front of the `/v2` router.
 
 mod clock;
 mod memory;
+mod rest;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use futures::future::BoxFuture;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::{gcra, MemoryStore};
+pub use rest::rest;
 
 /// The window every budget is counted over.
 pub const WINDOW: Duration = Duration::from_secs(3600);

@@ -18,6 +18,7 @@ use axum::Router;
 
 use crate::accept::Accept;
 use crate::error::AppError;
+use crate::limit;
 use crate::state::AppState;
 
 pub use body::NO_VALUE;
@@ -29,8 +30,9 @@ pub const VERSION_HEADER: HeaderName = HeaderName::from_static("evenergy-version
 /// unsupported version).
 pub const PAGINATION_PROBLEM: &str = "https://api.ev.energy/v2/problems/pagination-parameters/";
 
-/// The `/v2` routes.
-pub fn router() -> Router<AppState> {
+/// The `/v2` routes, outermost first: the version header on every answer, the rate limit
+/// (before anything else is looked at), then the conventions.
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/support_tickets", get(tickets::list))
         .route("/support_tickets/categories", get(tickets::categories))
@@ -59,10 +61,21 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(conventions))
+        .layer(middleware::from_fn_with_state(state.clone(), limit::rest))
+        .layer(middleware::from_fn(answer_as_version_2))
+}
+
+/// Every `/v2` answer says version 2, a refusal of the limiter's included.
+async fn answer_as_version_2(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(VERSION_HEADER, HeaderValue::from_static("2"));
+    response
 }
 
 /// What every `/v2` exchange shares: `Accept` and `EvEnergy-Version` are checked before
-/// anything else, every error leaves as problem+json, every response says version 2.
+/// the handler, and every error leaves as problem+json.
 async fn conventions(request: Request, next: Next) -> Response {
     let checked = if !accepts_json(request.headers()) {
         Err(AppError::NotAcceptable)
@@ -73,11 +86,7 @@ async fn conventions(request: Request, next: Next) -> Response {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
     };
-    let mut response = as_problem(response);
-    response
-        .headers_mut()
-        .insert(VERSION_HEADER, HeaderValue::from_static("2"));
-    response
+    as_problem(response)
 }
 
 /// Absent or `2` (any spelling of the number 2) is accepted.

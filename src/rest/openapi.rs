@@ -68,6 +68,7 @@ use crate::data::stats::MAX_RANKED;
             Problem412PreconditionFailed,
             Problem413PayloadTooLarge,
             Problem415UnsupportedMediaType,
+            Problem429TooManyRequests,
             Problem503ServiceUnavailable
         )
     ),
@@ -82,7 +83,8 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// What every operation shares: the `/v2` server, the version header on requests and
-/// responses, 503 while the database is away, the problem schema, and the bearer token.
+/// responses, the rate limit headers on responses, 429 past the limit, 503 while the
+/// database is away, the problem schema, and the bearer token.
 struct Conventions;
 
 impl Modify for Conventions {
@@ -118,6 +120,12 @@ impl Modify for Conventions {
                     .get_or_insert_with(Vec::new)
                     .push(version_parameter());
                 operation.responses.responses.insert(
+                    "429".into(),
+                    RefOr::Ref(Ref::from_response_name(
+                        Problem429TooManyRequests::response().0,
+                    )),
+                );
+                operation.responses.responses.insert(
                     "503".into(),
                     RefOr::Ref(Ref::from_response_name(
                         Problem503ServiceUnavailable::response().0,
@@ -128,11 +136,45 @@ impl Modify for Conventions {
                         response
                             .headers
                             .insert("EvEnergy-Version".into(), version_header());
+                        add_rate_limit_headers(response);
                     }
                 }
             }
         }
+        let components = doc.components.get_or_insert_with(Default::default);
+        for response in components.responses.values_mut() {
+            if let RefOr::T(response) = response {
+                add_rate_limit_headers(response);
+            }
+        }
     }
+}
+
+/// Every answer of an operation, errors included, tells the client's budget.
+fn add_rate_limit_headers(response: &mut Response) {
+    let count = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+    };
+    response.headers.insert(
+        "X-RateLimit-Limit".into(),
+        HeaderBuilder::new()
+            .schema(count())
+            .description(Some(
+                "The requests this client may make to this operation per hour (RATE_LIMIT_PER_HOUR).",
+            ))
+            .build(),
+    );
+    response.headers.insert(
+        "X-RateLimit-Remaining".into(),
+        HeaderBuilder::new()
+            .schema(count())
+            .description(Some(
+                "The requests this client may still make to this operation now; one comes back every hour / limit.",
+            ))
+            .build(),
+    );
 }
 
 fn version_parameter() -> Parameter {
@@ -403,6 +445,33 @@ macro_rules! problem_responses {
             }
         }
     )*};
+}
+
+/// The client has exceeded its rate limit.
+pub struct Problem429TooManyRequests;
+
+impl<'r> ToResponse<'r> for Problem429TooManyRequests {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let mut response = problem_response(
+            "The client has spent its budget for this operation; `Retry-After` says when the next request passes.",
+        );
+        if let RefOr::T(response) = &mut response {
+            response.headers.insert(
+                "Retry-After".into(),
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    )
+                    .description(Some(
+                        "Whole seconds until this client's next request to this operation passes.",
+                    ))
+                    .build(),
+            );
+        }
+        ("Problem429TooManyRequests", response)
+    }
 }
 
 problem_responses! {

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use ticket_gateway::auth::{Access, JwtKeys};
 use ticket_gateway::config::{AppConfig, GraphqlSettings};
 use ticket_gateway::ids::{MessageId, OrgId, TicketId, UserId};
+use ticket_gateway::limit::Clock;
 use ticket_gateway::startup::{router, AppState};
 
 pub const SECRET: &str = "test-secret-that-is-long-enough";
@@ -267,6 +268,22 @@ impl TestApp {
         keys: JwtKeys,
     ) -> Self {
         let state = AppState::new(db.clone(), keys.clone(), config);
+        Self::over_state(db, backend, keys, state)
+    }
+
+    /// A router over the same database with these settings, whose rate limiter reads the
+    /// time from `clock`.
+    pub fn clocked(&self, config: AppConfig, clock: std::sync::Arc<dyn Clock>) -> Self {
+        let state = AppState::with_clock(self.db.clone(), self.keys.clone(), config, clock);
+        Self::over_state(self.db.clone(), self.backend, self.keys.clone(), state)
+    }
+
+    fn over_state(
+        db: DatabaseConnection,
+        backend: &'static str,
+        keys: JwtKeys,
+        state: AppState,
+    ) -> Self {
         Self {
             db,
             router: router(state.clone()),

@@ -9,6 +9,7 @@ mod graphql_http;
 mod helpers;
 mod lists;
 mod playground;
+mod rate_limits;
 mod rest;
 mod rest_stats;
 mod stats;

@@ -1,0 +1,70 @@
+//! The limiter in front of the `/v2` doors: decides before the handler (so a refused
+//! request costs no database work) and stamps the budget on every answer.
+
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{Client, Decision};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The budget's size.
+pub const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// Requests left in the budget.
+pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+
+/// The middleware (see the module's documentation).
+pub async fn rest(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client = client_of(&state, &request);
+    let endpoint = endpoint_of(&request);
+    let decision = state.limiter.check(&client, &endpoint).await;
+    state
+        .metrics
+        .rate_limit_decision("rest", decision.is_allowed());
+    let mut response = if decision.is_allowed() {
+        next.run(request).await
+    } else {
+        AppError::RateLimited {
+            retry_after_secs: decision.retry_after_secs,
+        }
+        .into_response()
+    };
+    stamp(response.headers_mut(), &decision);
+    response
+}
+
+/// The token's identity when it verifies; the remote address otherwise ("unknown" when the
+/// server was not told it, as for requests sent in-process).
+fn client_of(state: &AppState, request: &Request) -> Client {
+    if let Ok(Some(principal)) = crate::auth::authenticate(&state.keys, request.headers()) {
+        return match principal.client_id {
+            Some(id) => Client::ClientId(id),
+            None => Client::Subject(principal.subject),
+        };
+    }
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    Client::Address(address)
+}
+
+/// The operation: method and route template. Paths no route matches share one budget.
+fn endpoint_of(request: &Request) -> String {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    format!("{} {route}", request.method())
+}
+
+fn stamp(headers: &mut HeaderMap, decision: &Decision) {
+    headers.insert(LIMIT_HEADER, HeaderValue::from(decision.limit));
+    headers.insert(REMAINING_HEADER, HeaderValue::from(decision.remaining));
+}

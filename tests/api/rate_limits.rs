@@ -1,0 +1,432 @@
+//! REST rate limits: every answer tells the client's budget for the operation, past it the
+//! answer is the contract's 429, budgets are per client and per operation, and they refill
+//! as time passes (on a clock the tests move by hand).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::connect_info::ConnectInfo;
+use axum::http::Request;
+use entity::MessageType;
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::{json, Value};
+use ticket_gateway::auth::Access;
+use ticket_gateway::config::{AppConfig, EdgeSettings, GraphqlSettings};
+use ticket_gateway::limit::ManualClock;
+
+use crate::helpers::{
+    each_backend, metric, OpenApiDoc, TestApp, TestResponse, BASE_URL, READ, READ_WRITE, SECRET,
+};
+
+/// The app with a budget of `per_hour` requests, on a clock that moves only when told.
+fn limited(app: &TestApp, per_hour: u32) -> (TestApp, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new());
+    let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
+        .expect("config")
+        .with_edge(EdgeSettings {
+            rate_limit_per_hour: per_hour,
+            ..EdgeSettings::default()
+        })
+        .expect("edge settings");
+    (app.clocked(config, clock.clone()), clock)
+}
+
+fn budget(r: &TestResponse) -> (Option<&str>, Option<&str>) {
+    (
+        r.header("x-ratelimit-limit"),
+        r.header("x-ratelimit-remaining"),
+    )
+}
+
+async fn get(app: &TestApp, uri: &str, token: &str) -> TestResponse {
+    app.rest("GET", uri, Some(token), &[], None).await
+}
+
+/// A request without a token from `peer`, as the server tells it to the router.
+async fn anonymous_from(app: &TestApp, peer: &str) -> TestResponse {
+    let peer: SocketAddr = peer.parse().expect("address");
+    let request = Request::builder()
+        .uri("/v2/support_tickets")
+        .extension(ConnectInfo(peer))
+        .body(Body::empty())
+        .expect("request");
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn every_operation_answers_with_the_budget_errors_included() {
+    each_backend(|app| async move {
+        let doc = OpenApiDoc::fetch(&app).await;
+        let user = app.user(None).await;
+        let ticket = app.ticket(Some(&user)).await;
+        let message = app
+            .message(&ticket, 0, MessageType::InitialRequest, app.tick())
+            .await;
+        let token = app.user_token(&user, READ_WRITE);
+        let t = format!("/v2/support_tickets/{ticket}");
+        let patch =
+            br#"{"human_verified_category": "CHARGER", "human_verified_subcategory": "OFFLINE"}"#;
+        let json = [("content-type", "application/json")];
+        // Method, path, headers, body, status, and remaining: operations count apart, so
+        // each is at 999 after its first request.
+        type Exchange<'a> = (
+            &'a str,
+            String,
+            &'a [(&'a str, &'a str)],
+            Option<Vec<u8>>,
+            u16,
+            &'a str,
+        );
+        let exchanges: Vec<Exchange> = vec![
+            ("GET", "/v2/support_tickets".into(), &[], None, 200, "999"),
+            (
+                "GET",
+                "/v2/support_tickets/categories".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            ("GET", t.clone(), &[], None, 200, "999"),
+            ("PATCH", t.clone(), &json, Some(patch.to_vec()), 200, "999"),
+            ("GET", format!("{t}/messages"), &[], None, 200, "999"),
+            (
+                "GET",
+                format!("{t}/messages/{message}"),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            (
+                "GET",
+                "/v2/support-ticket-stats/sankey".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            (
+                "GET",
+                "/v2/support-ticket-stats/volume".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            (
+                "GET",
+                "/v2/support-ticket-stats/resolution".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            (
+                "GET",
+                "/v2/support-ticket-stats/status".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            (
+                "GET",
+                "/v2/support-ticket-stats/priority".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            (
+                "GET",
+                "/v2/support-ticket-stats/source".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            (
+                "GET",
+                "/v2/support-ticket-stats/top-categories".into(),
+                &[],
+                None,
+                200,
+                "999",
+            ),
+            // Errors carry the budget too, whoever answers them, and spend it.
+            (
+                "GET",
+                "/v2/support_tickets?page_size=0".into(),
+                &[],
+                None,
+                400,
+                "998",
+            ),
+            (
+                "GET",
+                "/v2/support_tickets".into(),
+                &[("accept", "text/html")],
+                None,
+                406,
+                "997",
+            ),
+            (
+                "GET",
+                "/v2/support_tickets".into(),
+                &[("evenergy-version", "3")],
+                None,
+                400,
+                "996",
+            ),
+            (
+                "GET",
+                format!("/v2/support_tickets/tick{}", "0".repeat(26)),
+                &[],
+                None,
+                404,
+                "998",
+            ),
+            ("DELETE", t.clone(), &[], None, 405, "999"),
+            ("GET", "/v2/nowhere".into(), &[], None, 404, "999"),
+        ];
+        for (method, uri, headers, body, status, remaining) in exchanges {
+            let r = app.rest(method, &uri, Some(&token), headers, body).await;
+            assert_eq!(r.status, status, "{method} {uri}: {}", r.text);
+            doc.check(method, &uri, &r);
+            assert_eq!(
+                budget(&r),
+                (Some("1000"), Some(remaining)),
+                "{method} {uri}"
+            );
+        }
+        // Without a token, or with a bad one, the budget is the remote address's.
+        let r = app
+            .rest("GET", "/v2/support_tickets", None, &[], None)
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), budget(&r)),
+            (401, (Some("1000"), Some("999")))
+        );
+        let r = app
+            .rest("GET", "/v2/support_tickets", Some("not-a-token"), &[], None)
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), budget(&r)),
+            (401, (Some("1000"), Some("998")))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn remaining_goes_down_by_one_per_request() {
+    each_backend(|app| async move {
+        let (app, _clock) = limited(&app, 5);
+        let token = app.token(Access::AllAreas, READ);
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let r = get(&app, "/v2/support_tickets", &token).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(r.header("x-ratelimit-limit"), Some("5"));
+            seen.push(
+                r.header("x-ratelimit-remaining")
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        assert_eq!(seen, ["4", "3", "2", "1", "0"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn past_the_limit_the_answer_is_the_contracts_429_before_any_database_work() {
+    each_backend(|app| async move {
+        let (app, _clock) = limited(&app, 3);
+        let doc = OpenApiDoc::fetch(&app).await;
+        let token = app.token(Access::AllAreas, READ);
+        for _ in 0..3 {
+            assert_eq!(get(&app, "/v2/support_tickets", &token).await.status, 200);
+        }
+        app.reset_statements();
+        let r = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(
+            app.statements(),
+            0,
+            "a refused request reached the database"
+        );
+        assert_eq!(r.status, 429, "{}", r.text);
+        doc.check("GET", "/v2/support_tickets", &r);
+        assert!(r
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("application/problem+json"));
+        // Three an hour: one comes back every 20 minutes.
+        assert_eq!(r.header("retry-after"), Some("1200"));
+        assert_eq!(budget(&r), (Some("3"), Some("0")));
+        assert_eq!(r.header("evenergy-version"), Some("2"));
+        assert_eq!(
+            r.body_sans_request_id(),
+            json!({
+                "type": "https://api.ev.energy/v2/problems/rate-limit-exceeded/",
+                "title": "Too Many Requests",
+                "status": 429,
+                "detail": "Request was rate limited. Try again in 1200 seconds",
+            })
+        );
+        // A refused request does not spend the budget further.
+        let again = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(again.header("retry-after"), Some("1200"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn clients_and_operations_have_budgets_of_their_own() {
+    each_backend(|app| async move {
+        let (app, _clock) = limited(&app, 1);
+        let (a, b) = (app.user(None).await, app.user(None).await);
+        let (token_a, token_b) = (app.user_token(&a, READ), app.user_token(&b, READ));
+        assert_eq!(get(&app, "/v2/support_tickets", &token_a).await.status, 200);
+        assert_eq!(get(&app, "/v2/support_tickets", &token_a).await.status, 429);
+        // Another client, the same operation.
+        assert_eq!(get(&app, "/v2/support_tickets", &token_b).await.status, 200);
+        // The same client, another operation, and another method on the same path.
+        let ticket = app.ticket(Some(&a)).await;
+        let categories = get(&app, "/v2/support_tickets/categories", &token_a).await;
+        assert_eq!(categories.status, 200);
+        let t = format!("/v2/support_tickets/{ticket}");
+        assert_eq!(get(&app, &t, &token_a).await.status, 200);
+        let patch = app
+            .rest(
+                "PATCH",
+                &t,
+                Some(&token_a),
+                &[("content-type", "application/json")],
+                Some(b"{}".to_vec()),
+            )
+            .await;
+        assert_ne!(patch.status, 429, "{}", patch.text);
+        // The path template counts, not the path: another ticket is the same operation.
+        let other = app.ticket(Some(&a)).await;
+        let r = get(&app, &format!("/v2/support_tickets/{other}"), &token_a).await;
+        assert_eq!(r.status, 429);
+        // A new token of the same subject is the same client.
+        let fresh = app.user_token(&a, READ_WRITE);
+        assert_eq!(get(&app, "/v2/support_tickets", &fresh).await.status, 429);
+    })
+    .await;
+}
+
+fn with_client_id(user: &str, client_id: &str) -> String {
+    let exp = chrono::Utc::now().timestamp() + 600;
+    encode(
+        &Header::default(),
+        &json!({ "user": user, "sub": user, "client_id": client_id, "scope": READ, "exp": exp }),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("encode")
+}
+
+#[tokio::test]
+async fn tokens_of_one_oauth_client_share_its_budget() {
+    each_backend(|app| async move {
+        let (app, _clock) = limited(&app, 1);
+        let (a, b) = (app.user(None).await, app.user(None).await);
+        let first = with_client_id(a.as_str(), "dashboard-app");
+        let second = with_client_id(b.as_str(), "dashboard-app");
+        let elsewhere = with_client_id(b.as_str(), "mobile-app");
+        assert_eq!(get(&app, "/v2/support_tickets", &first).await.status, 200);
+        assert_eq!(get(&app, "/v2/support_tickets", &second).await.status, 429);
+        assert_eq!(
+            get(&app, "/v2/support_tickets", &elsewhere).await.status,
+            200
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_are_counted_by_remote_address() {
+    each_backend(|app| async move {
+        let (app, _clock) = limited(&app, 1);
+        let r = anonymous_from(&app, "192.0.2.1:40000").await;
+        assert_eq!(
+            (r.status.as_u16(), budget(&r)),
+            (401, (Some("1"), Some("0")))
+        );
+        // The port is not part of the client: a new connection is the same address.
+        let r = anonymous_from(&app, "192.0.2.1:40001").await;
+        assert_eq!(r.status, 429, "{}", r.text);
+        let r = anonymous_from(&app, "192.0.2.2:40000").await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_budget_comes_back_as_time_passes() {
+    each_backend(|app| async move {
+        let (app, clock) = limited(&app, 3);
+        let token = app.token(Access::AllAreas, READ);
+        for _ in 0..3 {
+            get(&app, "/v2/support_tickets", &token).await;
+        }
+        clock.advance(Duration::from_secs(1199));
+        let r = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(
+            (r.status.as_u16(), r.header("retry-after")),
+            (429, Some("1"))
+        );
+        assert_eq!(
+            r.body["detail"],
+            json!("Request was rate limited. Try again in 1 seconds")
+        );
+        clock.advance(Duration::from_secs(1));
+        let r = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(
+            (r.status.as_u16(), budget(&r)),
+            (200, (Some("3"), Some("0")))
+        );
+        // Not all at once at the top of an hour: one request per 20 minutes.
+        clock.advance(Duration::from_secs(40 * 60));
+        let r = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(
+            (r.status.as_u16(), budget(&r)),
+            (200, (Some("3"), Some("1")))
+        );
+        clock.advance(Duration::from_secs(3600));
+        let r = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(budget(&r), (Some("3"), Some("2")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn decisions_are_counted_in_the_metrics() {
+    each_backend(|app| async move {
+        let (app, _clock) = limited(&app, 2);
+        let token = app.token(Access::AllAreas, READ);
+        for _ in 0..3 {
+            get(&app, "/v2/support-ticket-stats/status", &token).await;
+        }
+        let text = app.state.metrics.render(&app.state.db, true);
+        let count = |decision: &str| {
+            metric(
+                &text,
+                "ticket_gateway_rate_limit_decisions_total",
+                &[("door", "rest"), ("decision", decision)],
+            )
+        };
+        assert_eq!((count("allowed"), count("limited")), (2.0, 1.0));
+        // GraphQL has no REST budget.
+        let r = app
+            .graphql(Some(&token), "{ __typename }", Value::Null)
+            .await;
+        assert_eq!(r.header("x-ratelimit-limit"), None);
+    })
+    .await;
+}
