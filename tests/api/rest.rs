@@ -1575,11 +1575,27 @@ async fn the_openapi_document_agrees_with_the_reference_contract() {
                     }
                 }
                 for (status, response) in op["responses"].as_object().unwrap() {
-                    if status == "429" {
-                        continue; // no rate limiting in this product
-                    }
                     let my_response = &mine["responses"][status];
                     assert!(my_response.is_object(), "{at}: {status} is not documented");
+                    let my_headers = follow(&ours, my_response)["headers"]
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default();
+                    for name in follow(&theirs, response)["headers"]
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|h| h.keys())
+                    {
+                        // The reference names a `RetryAfter` on successes, which no answer
+                        // carries: only refusals say when to retry.
+                        if name == "RetryAfter" && status.starts_with('2') {
+                            continue;
+                        }
+                        assert!(
+                            my_headers.keys().any(|h| h.eq_ignore_ascii_case(name)),
+                            "{at}: {status} header {name} is not documented"
+                        );
+                    }
                     if status.starts_with('2') {
                         assert_eq!(
                             shape(
