@@ -430,3 +430,66 @@ async fn decisions_are_counted_in_the_metrics() {
     })
     .await;
 }
+
+/// One request without a token from `source`, over a real connection to `server`: its status.
+async fn status_over_tcp(server: SocketAddr, source: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{source}:0").parse().expect("source address"))
+        .expect("bind the source address");
+    let mut stream = socket.connect(server).await.expect("connect");
+    stream
+        .write_all(
+            b"GET /v2/support_tickets HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .expect("send");
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).await.expect("read");
+    let text = String::from_utf8_lossy(&received);
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_served_request_is_counted_by_the_address_it_came_from() {
+    let app = TestApp::new(
+        ticket_gateway::db::connect("sqlite::memory:")
+            .await
+            .expect("connect"),
+        "sqlite",
+        GraphqlSettings::default(),
+    );
+    let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
+        .expect("config")
+        .with_edge(EdgeSettings {
+            rate_limit_per_hour: 1,
+            ..EdgeSettings::default()
+        })
+        .expect("edge settings");
+    let state = ticket_gateway::state::AppState::new(app.db.clone(), app.keys.clone(), config);
+    let server =
+        ticket_gateway::startup::Application::bind(state, "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+
+    assert_eq!(
+        status_over_tcp(addr, "127.0.0.1").await,
+        "HTTP/1.1 401 Unauthorized"
+    );
+    assert_eq!(
+        status_over_tcp(addr, "127.0.0.1").await,
+        "HTTP/1.1 429 Too Many Requests"
+    );
+    // Another address of the loopback network is another client.
+    assert_eq!(
+        status_over_tcp(addr, "127.0.0.2").await,
+        "HTTP/1.1 401 Unauthorized"
+    );
+    let _ = stop.send(());
+}
