@@ -114,6 +114,10 @@ impl Metrics {
                 "Rate limiter decisions, by door and decision (allowed, limited)."
             );
             describe_counter!(
+                "ticket_gateway_rate_limit_store_errors_total",
+                "Rate limiter decisions whose store failed or did not answer in time (the request was let through), by store."
+            );
+            describe_counter!(
                 "ticket_gateway_db_statements_total",
                 "SQL statements issued, by outcome (ok, error)."
             );
@@ -225,6 +229,13 @@ impl Metrics {
         self.record(|| {
             counter!("ticket_gateway_rate_limit_decisions_total", "door" => door, "decision" => decision)
                 .increment(1);
+        });
+    }
+
+    /// A decision the limiter's `store` could not make: the request went through uncounted.
+    pub fn rate_limit_store_error(&self, store: &'static str) {
+        self.record(|| {
+            counter!("ticket_gateway_rate_limit_store_errors_total", "store" => store).increment(1);
         });
     }
 
