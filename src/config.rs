@@ -136,6 +136,10 @@ pub struct EdgeSettings {
     /// Requests each client may make to each REST operation per hour, refilled smoothly.
     #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = DEFAULT_RATE_LIMIT_PER_HOUR, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub rate_limit_per_hour: u32,
+    /// Where rate limit budgets are kept, shared by every instance on the same Redis
+    /// (`redis://host:6379`). Unset: in this process.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 }
 
 /// The contract's default budget of a client per operation and hour.
@@ -151,6 +155,7 @@ impl Default for EdgeSettings {
             shutdown_drain_secs: 0,
             shutdown_timeout_secs: 30,
             rate_limit_per_hour: DEFAULT_RATE_LIMIT_PER_HOUR,
+            redis_url: None,
         }
     }
 }
@@ -224,8 +229,18 @@ impl AppConfig {
         for origin in &origins {
             crate::edge::check_origin(origin).map_err(|e| format!("CORS_ALLOWED_ORIGINS: {e}"))?;
         }
+        let redis_url = edge
+            .redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(str::to_owned);
+        if let Some(url) = &redis_url {
+            redis::Client::open(url.as_str()).map_err(|e| format!("REDIS_URL: {e}"))?;
+        }
         self.edge = EdgeSettings {
             cors_allowed_origins: origins,
+            redis_url,
             ..edge
         };
         Ok(self)

@@ -9,7 +9,7 @@ use crate::auth::JwtKeys;
 use crate::config::AppConfig;
 use crate::edge::{Health, Metrics};
 use crate::graphql::{self, GatewaySchema};
-use crate::limit::{Clock, Limiter, SystemClock};
+use crate::limit::{Clock, Limiter, RedisStore, SystemClock, KEY_PREFIX};
 
 /// Shared by every request; cheap to clone.
 #[derive(Clone)]
@@ -38,7 +38,8 @@ impl AppState {
         Self::with_clock(db, keys, config, Arc::new(SystemClock::new()))
     }
 
-    /// [`AppState::new`] with the limiter on `clock` (tests move time by hand).
+    /// [`AppState::new`] with the in-process limiter on `clock` (tests move time by hand); a
+    /// limiter in Redis keeps Redis's time.
     pub fn with_clock(
         mut db: DatabaseConnection,
         keys: JwtKeys,
@@ -49,7 +50,21 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         metrics.count_statements_of(&mut db);
         let health = Arc::new(Health::new(db.clone()));
-        let limiter = Limiter::in_process(config.edge.rate_limit_per_hour, clock);
+        let per_hour = config.edge.rate_limit_per_hour;
+        let redis = config
+            .edge
+            .redis_url
+            .as_deref()
+            .map(|url| RedisStore::open(url, KEY_PREFIX, metrics.clone()));
+        let limiter = match redis {
+            Some(Ok(store)) => Limiter::over(Arc::new(store), per_hour),
+            Some(Err(e)) => {
+                // `AppConfig::with_edge` checks the URL: only a hand-built config gets here.
+                tracing::error!(error = %e, "rate limits kept in this process instead");
+                Limiter::in_process(per_hour, clock)
+            }
+            None => Limiter::in_process(per_hour, clock),
+        };
         Self {
             db,
             keys,

@@ -4,6 +4,7 @@
 
 mod clock;
 mod memory;
+mod redis_store;
 mod rest;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use futures::future::BoxFuture;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::{gcra, MemoryStore};
+pub use redis_store::{RedisStore, DECISION_TIMEOUT, KEY_PREFIX};
 pub use rest::rest;
 
 /// The window every budget is counted over.
@@ -88,7 +90,7 @@ impl Decision {
     }
 }
 
-/// Where budgets are kept: in this process, or (later) shared between instances.
+/// Where budgets are kept: in this process, or shared between instances in Redis.
 pub trait Store: Send + Sync {
     /// Takes one request from the budget of `key`, if there is one left.
     fn take<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Decision>;

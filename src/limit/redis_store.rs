@@ -1,0 +1,163 @@
+//! The shared store: GCRA in a Lua script on Redis, so every instance on the same Redis
+//! spends one budget. Each decision is one atomic round trip on Redis's own clock (`TIME`), so
+//! instances whose clocks disagree still agree on the budget.
+//!
+//! When Redis does not answer within [`DECISION_TIMEOUT`], or answers an error, the request is
+//! allowed (fail open): an outage of the limiter must not become an outage of the API. The
+//! failure is counted in the metrics and logged at most once per [`WARNING_INTERVAL`]; the
+//! connection manager reconnects by itself, so the limiter recovers when Redis returns.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Script};
+
+use super::{Decision, Quota, Store};
+use crate::edge::Metrics;
+
+/// The longest a decision waits on Redis before the request is let through.
+pub const DECISION_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// At most one warning about an unreachable Redis per this interval.
+pub const WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What every key starts with.
+pub const KEY_PREFIX: &str = "tg:rl:";
+
+/// GCRA in microseconds of Redis's clock (Lua numbers are doubles: microseconds since the
+/// epoch stay exact, nanoseconds would not). KEYS[1] holds the theoretical arrival time (TAT);
+/// ARGV is the emission interval and the window. Returns {allowed, remaining, wait}: a refused
+/// request changes nothing; an allowed one moves the TAT, which expires when the budget is
+/// whole again.
+const GCRA: &str = r"
+local interval = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  tat = math.max(tonumber(stored), now)
+end
+local next = tat + interval
+local ahead = next - now
+if ahead > window then
+  return {0, 0, ahead - window}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.max(1, math.ceil(ahead / 1000)))
+return {1, math.floor((window - ahead) / interval), 0}
+";
+
+/// Budgets kept in Redis, shared by every instance that uses the same Redis and prefix.
+pub struct RedisStore {
+    client: Client,
+    /// Made on first use (it needs the runtime), then reconnecting by itself.
+    connection: OnceLock<ConnectionManager>,
+    script: Script,
+    prefix: String,
+    metrics: Arc<Metrics>,
+    /// When the last warning was logged.
+    warned: Mutex<Option<Instant>>,
+    /// Failures since the last warning.
+    unlogged: AtomicU64,
+    /// Whether the last decision failed, so recovery is logged once.
+    failing: AtomicBool,
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (nothing is connected before the first decision), with
+    /// keys under `prefix` and its failures counted in `metrics`.
+    pub fn open(url: &str, prefix: &str, metrics: Arc<Metrics>) -> Result<Self, String> {
+        let client = Client::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+        Ok(Self {
+            client,
+            connection: OnceLock::new(),
+            script: Script::new(GCRA),
+            prefix: prefix.to_owned(),
+            metrics,
+            warned: Mutex::new(None),
+            unlogged: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
+        })
+    }
+
+    fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(DECISION_TIMEOUT))
+            .set_response_timeout(Some(DECISION_TIMEOUT))
+            .set_max_delay(Duration::from_secs(2));
+        let made = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
+        Ok(self.connection.get_or_init(|| made).clone())
+    }
+
+    async fn ask(&self, key: &str, quota: Quota) -> Result<Decision, String> {
+        let interval = (quota.interval_nanos() / 1000).max(1);
+        let window = interval.saturating_mul(u64::from(quota.limit()));
+        let mut connection = self.connection().map_err(|e| e.to_string())?;
+        let mut invocation = self.script.key(format!("{}{key}", self.prefix));
+        invocation.arg(interval).arg(window);
+        let answer = tokio::time::timeout(
+            DECISION_TIMEOUT,
+            invocation.invoke_async::<(i64, i64, i64)>(&mut connection),
+        )
+        .await;
+        match answer {
+            Err(_) => Err(format!("no answer within {DECISION_TIMEOUT:?}")),
+            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok((allowed, remaining, wait_micros))) => Ok(if allowed == 1 {
+                Decision::allowed(quota, u32::try_from(remaining.max(0)).unwrap_or(u32::MAX))
+            } else {
+                let wait = u64::try_from(wait_micros).unwrap_or(0);
+                Decision::limited(quota, Duration::from_micros(wait))
+            }),
+        }
+    }
+
+    /// Counts the failure, and logs it unless another was logged within the interval.
+    fn failed(&self, error: &str) {
+        self.metrics.rate_limit_store_error("redis");
+        self.failing.store(true, Ordering::Relaxed);
+        let mut warned = self
+            .warned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let due = warned.is_none_or(|at| at.elapsed() >= WARNING_INTERVAL);
+        if !due {
+            self.unlogged.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        *warned = Some(Instant::now());
+        let unlogged = self.unlogged.swap(0, Ordering::Relaxed);
+        tracing::warn!(
+            error,
+            unlogged,
+            "rate limit store unreachable: requests are let through uncounted"
+        );
+    }
+}
+
+impl Store for RedisStore {
+    fn take<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Decision> {
+        Box::pin(async move {
+            match self.ask(key, quota).await {
+                Ok(decision) => {
+                    if self.failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!("rate limit store reachable again");
+                    }
+                    decision
+                }
+                Err(error) => {
+                    self.failed(&error);
+                    // Let it through with the whole budget shown: nothing was counted.
+                    Decision::allowed(quota, quota.limit())
+                }
+            }
+        })
+    }
+}
