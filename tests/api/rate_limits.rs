@@ -493,3 +493,161 @@ async fn a_served_request_is_counted_by_the_address_it_came_from() {
     );
     let _ = stop.send(());
 }
+
+// Budgets in Redis: the same behaviour through the shared store, one budget for every
+// instance on the same Redis, and requests still served when Redis is out of reach. Redis
+// keeps its own time, so refills are left to the in-process store's clock tests.
+
+/// The Redis of the tests (`TEST_REDIS_URL`, else the local one), if it answers. Under CI it
+/// must; elsewhere its absence skips the test with a notice.
+async fn test_redis() -> Option<String> {
+    let url = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+    let ping = async {
+        let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+        let mut connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| e.to_string())?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(2), ping)
+        .await
+        .unwrap_or_else(|_| Err("no answer within 2 s".to_owned()));
+    match answer {
+        Ok(_) => Some(url),
+        Err(e) if crate::helpers::in_ci() => panic!("Redis at {url}: {e}"),
+        Err(e) => {
+            crate::helpers::notice(&format!("Redis tests skipped: {url}: {e}"));
+            None
+        }
+    }
+}
+
+/// An app over SQLite whose budgets of `per_hour` live in the Redis at `url`.
+async fn on_redis(url: &str, per_hour: u32) -> (TestApp, AppConfig) {
+    let db = ticket_gateway::db::connect("sqlite::memory:")
+        .await
+        .expect("connect");
+    ticket_gateway::db::migrate(&db).await.expect("migrate");
+    let app = TestApp::new(db, "sqlite", GraphqlSettings::default());
+    let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
+        .expect("config")
+        .with_edge(EdgeSettings {
+            rate_limit_per_hour: per_hour,
+            redis_url: Some(url.to_owned()),
+            ..EdgeSettings::default()
+        })
+        .expect("edge settings");
+    (app.configured(config.clone()), config)
+}
+
+/// A token of a new user of `app`, for an OAuth client no other test (nor an earlier run) has
+/// used, so that tests on a shared Redis never spend one another's budgets.
+async fn fresh_client(app: &TestApp) -> String {
+    let user = app.user(None).await;
+    with_client_id(user.as_str(), &format!("test-{}", ulid::Ulid::new()))
+}
+
+#[tokio::test]
+async fn a_budget_in_redis_is_spent_exactly_then_refused_with_retry_after() {
+    let Some(url) = test_redis().await else {
+        return;
+    };
+    let (app, _) = on_redis(&url, 3).await;
+    let token = fresh_client(&app).await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let r = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        seen.push(budget(&r).1.unwrap_or_default().to_owned());
+    }
+    assert_eq!(seen, ["2", "1", "0"]);
+    let r = get(&app, "/v2/support_tickets", &token).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    // Three an hour: one comes back 20 minutes after the first, less the few milliseconds
+    // the requests took, rounded up.
+    assert_eq!(r.header("retry-after"), Some("1200"));
+    assert_eq!(budget(&r), (Some("3"), Some("0")));
+    // A refused request spends nothing; other operations have budgets of their own.
+    let r = get(&app, "/v2/support_tickets", &token).await;
+    assert_eq!(r.header("retry-after"), Some("1200"));
+    let r = get(&app, "/v2/support_tickets/categories", &token).await;
+    assert_eq!((r.status.as_u16(), budget(&r).1), (200, Some("2")));
+    let text = app.state.metrics.render(&app.state.db, true);
+    let errors = metric(
+        &text,
+        "ticket_gateway_rate_limit_store_errors_total",
+        &[("store", "redis")],
+    );
+    assert_eq!(errors, 0.0);
+}
+
+#[tokio::test]
+async fn two_instances_on_one_redis_share_one_budget() {
+    let Some(url) = test_redis().await else {
+        return;
+    };
+    let (first, config) = on_redis(&url, 4).await;
+    // Another router with its own state: another instance of the gateway.
+    let second = first.configured(config);
+    let token = fresh_client(&first).await;
+    let mut seen = Vec::new();
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let r = get(app, "/v2/support_tickets", &token).await;
+        seen.push((
+            r.status.as_u16(),
+            budget(&r).1.unwrap_or_default().to_owned(),
+        ));
+    }
+    let expected: Vec<(u16, String)> = [(200, "3"), (200, "2"), (200, "1"), (200, "0"), (429, "0")]
+        .into_iter()
+        .map(|(s, r)| (s, r.to_owned()))
+        .collect();
+    assert_eq!(seen, expected);
+    let r = get(&second, "/v2/support_tickets", &token).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_lets_requests_through_and_counts_the_errors() {
+    // Nothing listens on port 1: every decision fails at once.
+    let (app, _) = on_redis("redis://127.0.0.1:1", 1).await;
+    let token = fresh_client(&app).await;
+    for _ in 0..3 {
+        let r = get(&app, "/v2/support_tickets", &token).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        // Nothing was counted: the whole budget is shown.
+        assert_eq!(budget(&r), (Some("1"), Some("1")));
+    }
+    let text = app.state.metrics.render(&app.state.db, true);
+    let errors = metric(
+        &text,
+        "ticket_gateway_rate_limit_store_errors_total",
+        &[("store", "redis")],
+    );
+    let allowed = metric(
+        &text,
+        "ticket_gateway_rate_limit_decisions_total",
+        &[("door", "rest"), ("decision", "allowed")],
+    );
+    assert_eq!((errors, allowed), (3.0, 3.0));
+}
+
+#[test]
+fn a_redis_url_that_does_not_parse_is_refused_at_start() {
+    let result = AppConfig::new(BASE_URL, GraphqlSettings::default())
+        .expect("config")
+        .with_edge(EdgeSettings {
+            redis_url: Some("not a url".to_owned()),
+            ..EdgeSettings::default()
+        });
+    let error = result.err().unwrap_or_default();
+    assert!(error.contains("REDIS_URL"), "{error}");
+}
