@@ -4,8 +4,10 @@
 //!
 //! When Redis does not answer within [`DECISION_TIMEOUT`], or answers an error, the request is
 //! allowed (fail open): an outage of the limiter must not become an outage of the API. The
-//! failure is counted in the metrics and logged at most once per [`WARNING_INTERVAL`]; the
-//! connection manager reconnects by itself, so the limiter recovers when Redis returns.
+//! failure is counted in the metrics and logged at most once per [`WARNING_INTERVAL`]. For
+//! [`REST_AFTER_FAILURE`] after a failure decisions do not ask Redis at all, so during an
+//! outage one request a second pays the wait; the connection manager reconnects by itself,
+//! so the limiter recovers when Redis returns.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,6 +22,10 @@ use crate::edge::Metrics;
 
 /// The longest a decision waits on Redis before the request is let through.
 pub const DECISION_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// After a failure, decisions skip Redis for this long: while it is down, one request a
+/// second waits to find out, not every request.
+pub const REST_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 /// At most one warning about an unreachable Redis per this interval.
 pub const WARNING_INTERVAL: Duration = Duration::from_secs(60);
@@ -65,6 +71,8 @@ pub struct RedisStore {
     unlogged: AtomicU64,
     /// Whether the last decision failed, so recovery is logged once.
     failing: AtomicBool,
+    /// Until when decisions skip Redis after a failure.
+    resting_until: Mutex<Option<Instant>>,
 }
 
 impl RedisStore {
@@ -79,6 +87,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             metrics,
             warned: Mutex::new(None),
+            resting_until: Mutex::new(None),
             unlogged: AtomicU64::new(0),
             failing: AtomicBool::new(false),
         })
@@ -119,10 +128,23 @@ impl RedisStore {
         }
     }
 
+    /// Whether a failure happened less than [`REST_AFTER_FAILURE`] ago.
+    fn resting(&self) -> bool {
+        self.resting_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some_and(|until| Instant::now() < until)
+    }
+
     /// Counts the failure, and logs it unless another was logged within the interval.
     fn failed(&self, error: &str) {
         self.metrics.rate_limit_store_error("redis");
         self.failing.store(true, Ordering::Relaxed);
+        *self
+            .resting_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some(Instant::now() + REST_AFTER_FAILURE);
         let mut warned = self
             .warned
             .lock()
@@ -145,6 +167,11 @@ impl RedisStore {
 impl Store for RedisStore {
     fn take<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Decision> {
         Box::pin(async move {
+            if self.resting() {
+                // Counted as a failure of the store, without waiting on it again.
+                self.metrics.rate_limit_store_error("redis");
+                return Decision::allowed(quota, quota.limit());
+            }
             match self.ask(key, quota).await {
                 Ok(decision) => {
                     if self.failing.swap(false, Ordering::Relaxed) {
