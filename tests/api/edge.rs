@@ -327,13 +327,7 @@ async fn responses_over_a_kilobyte_are_compressed_as_the_client_asks_and_small_o
 
 #[tokio::test]
 async fn the_playground_assets_keep_working_with_compression() {
-    let app = TestApp::new(
-        ticket_gateway::db::connect("sqlite::memory:")
-            .await
-            .expect("connect"),
-        "sqlite",
-        GraphqlSettings::default(),
-    );
+    let app = sqlite_app().await;
     let page = app
         .send(
             Request::builder()
@@ -416,39 +410,18 @@ async fn a_request_id_is_echoed_or_minted_and_found_in_every_error_body() {
             "/v2/support_tickets/{}",
             ticket_gateway::ids::TicketId::generate()
         );
-        let r = app
-            .rest(
-                "GET",
-                &missing,
-                Some(&token),
-                &[("x-request-id", "req-404")],
-                None,
-            )
-            .await;
-        assert_eq!(r.status, 404);
-        assert_eq!(r.body["request_id"], "req-404");
-        let r = app
-            .rest(
-                "DELETE",
-                "/v2/support_tickets",
-                Some(&token),
-                &[("x-request-id", "req-405")],
-                None,
-            )
-            .await;
-        assert_eq!(r.status, 405);
-        assert_eq!(r.body["request_id"], "req-405");
-        let r = app
-            .rest(
-                "GET",
-                "/v2/support_tickets",
-                None,
-                &[("x-request-id", "req-401")],
-                None,
-            )
-            .await;
-        assert_eq!(r.status, 401);
-        assert_eq!(r.body["request_id"], "req-401");
+        for (method, path, token, status) in [
+            ("GET", missing.as_str(), Some(token.as_str()), 404),
+            ("DELETE", "/v2/support_tickets", Some(token.as_str()), 405),
+            ("GET", "/v2/support_tickets", None, 401),
+        ] {
+            let id = format!("req-{status}");
+            let r = app
+                .rest(method, path, token, &[("x-request-id", &id)], None)
+                .await;
+            assert_eq!(r.status, status);
+            assert_eq!(r.body["request_id"], id.as_str());
+        }
 
         // GraphQL: field errors, validation errors and request errors.
         let mut ids = Vec::new();
@@ -927,13 +900,7 @@ async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (Vec<u8>
 
 #[tokio::test]
 async fn headers_sent_byte_by_byte_are_cut_off_and_idle_connections_closed() {
-    let app = TestApp::new(
-        ticket_gateway::db::connect("sqlite::memory:")
-            .await
-            .expect("connect"),
-        "sqlite",
-        GraphqlSettings::default(),
-    );
+    let app = sqlite_app().await;
     let (addr, _stop) = listening(
         &app,
         EdgeSettings {

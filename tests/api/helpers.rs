@@ -70,6 +70,16 @@ impl TestResponse {
     }
 }
 
+/// An app over a fresh, migrated SQLite database in memory, for tests of what does not
+/// depend on the backend.
+pub async fn sqlite_app() -> TestApp {
+    TestApp::new(
+        connect("sqlite::memory:").await,
+        "sqlite",
+        GraphqlSettings::default(),
+    )
+}
+
 /// Runs `test` on SQLite, then on PostgreSQL when `TEST_DATABASE_URL` is set.
 pub async fn each_backend<F, Fut>(test: F)
 where

@@ -17,7 +17,8 @@ use ticket_gateway::config::{AppConfig, EdgeSettings, GraphqlSettings};
 use ticket_gateway::limit::ManualClock;
 
 use crate::helpers::{
-    each_backend, metric, OpenApiDoc, TestApp, TestResponse, BASE_URL, READ, READ_WRITE, SECRET,
+    each_backend, metric, sqlite_app, OpenApiDoc, TestApp, TestResponse, BASE_URL, READ,
+    READ_WRITE, SECRET,
 };
 
 /// The app with a budget of `per_hour` requests, on a clock that moves only when told.
@@ -453,13 +454,7 @@ async fn status_over_tcp(server: SocketAddr, source: &str) -> String {
 
 #[tokio::test]
 async fn a_served_request_is_counted_by_the_address_it_came_from() {
-    let app = TestApp::new(
-        ticket_gateway::db::connect("sqlite::memory:")
-            .await
-            .expect("connect"),
-        "sqlite",
-        GraphqlSettings::default(),
-    );
+    let app = sqlite_app().await;
     let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
         .expect("config")
         .with_edge(EdgeSettings {
@@ -531,11 +526,7 @@ async fn test_redis() -> Option<String> {
 
 /// An app over SQLite whose budgets of `per_hour` live in the Redis at `url`.
 async fn on_redis(url: &str, per_hour: u32) -> (TestApp, AppConfig) {
-    let db = ticket_gateway::db::connect("sqlite::memory:")
-        .await
-        .expect("connect");
-    ticket_gateway::db::migrate(&db).await.expect("migrate");
-    let app = TestApp::new(db, "sqlite", GraphqlSettings::default());
+    let app = sqlite_app().await;
     let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
         .expect("config")
         .with_edge(EdgeSettings {
