@@ -2,9 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+
+use crate::graphql::Manifest;
 
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
@@ -46,9 +49,16 @@ pub struct GraphqlSettings {
     /// Deepest selection nesting accepted.
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12)]
     pub graphql_max_depth: usize,
-    /// Highest query complexity accepted (list fields count once per requested item).
+    /// Most points one operation may cost (the cost model is in the README).
     #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
     pub graphql_max_complexity: usize,
+    /// Points each client may spend on GraphQL operations per hour, refilled smoothly;
+    /// 0 switches the budget off.
+    #[arg(long, env = "GRAPHQL_POINTS_PER_HOUR", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(0..=100_000_000))]
+    pub graphql_points_per_hour: u32,
+    /// A JSON file of id to GraphQL document: when set, only these documents run.
+    #[arg(long, env = "PERSISTED_QUERIES_MANIFEST")]
+    pub persisted_queries_manifest: Option<PathBuf>,
     /// Most aliases in one operation.
     #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value_t = 30)]
     pub graphql_max_aliases: usize,
@@ -78,6 +88,8 @@ impl Default for GraphqlSettings {
         Self {
             graphql_max_depth: 12,
             graphql_max_complexity: 5000,
+            graphql_points_per_hour: 5000,
+            persisted_queries_manifest: None,
             graphql_max_aliases: 30,
             graphql_max_directives: 5,
             graphql_max_batch: 10,
@@ -133,11 +145,12 @@ pub struct EdgeSettings {
     /// Seconds requests in flight get to finish once the listener has closed.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
-    /// Requests each client may make to each REST operation per hour, refilled smoothly.
-    #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = DEFAULT_RATE_LIMIT_PER_HOUR, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    /// Requests each client may make to each REST operation per hour, refilled smoothly;
+    /// 0 switches REST limits off.
+    #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = DEFAULT_RATE_LIMIT_PER_HOUR, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
     pub rate_limit_per_hour: u32,
-    /// Where rate limit budgets are kept, shared by every instance on the same Redis
-    /// (`redis://host:6379`). Unset: in this process.
+    /// Where rate limit budgets and persisted GraphQL documents are kept, shared by every
+    /// instance on the same Redis (`redis://host:6379`). Unset: in this process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 }
@@ -199,6 +212,8 @@ pub struct AppConfig {
     pub public_base_url: String,
     pub graphql: GraphqlSettings,
     pub edge: EdgeSettings,
+    /// The trusted documents of `PERSISTED_QUERIES_MANIFEST`, read at start.
+    pub manifest: Option<Arc<Manifest>>,
 }
 
 impl AppConfig {
@@ -211,10 +226,15 @@ impl AppConfig {
                 "PUBLIC_BASE_URL `{public_base_url}` must be an http or https URL"
             ));
         }
+        let manifest = match &graphql.persisted_queries_manifest {
+            Some(path) => Some(Arc::new(Manifest::load(path)?)),
+            None => None,
+        };
         Ok(Self {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             graphql,
             edge: EdgeSettings::default(),
+            manifest,
         })
     }
 

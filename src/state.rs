@@ -9,7 +9,8 @@ use crate::auth::JwtKeys;
 use crate::config::AppConfig;
 use crate::edge::{Health, Metrics};
 use crate::graphql::{self, GatewaySchema};
-use crate::limit::{Clock, Limiter, RedisStore, SystemClock, KEY_PREFIX};
+use crate::limit::{Budgets, Clock, Limiter, RedisStore, SystemClock, KEY_PREFIX};
+use crate::redis_link::RedisLink;
 
 /// Shared by every request; cheap to clone.
 #[derive(Clone)]
@@ -27,8 +28,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether the database answers and whether the server drains.
     pub health: Arc<Health>,
-    /// Request budgets per client and operation.
+    /// Request budgets per client and operation, and GraphQL points per client.
     pub limiter: Limiter,
+    /// GraphQL documents known by their hash.
+    pub persisted: Arc<graphql::PersistedQueries>,
 }
 
 impl AppState {
@@ -50,21 +53,31 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         metrics.count_statements_of(&mut db);
         let health = Arc::new(Health::new(db.clone()));
-        let per_hour = config.edge.rate_limit_per_hour;
-        let redis = config
-            .edge
-            .redis_url
-            .as_deref()
-            .map(|url| RedisStore::open(url, KEY_PREFIX, metrics.clone()));
-        let limiter = match redis {
-            Some(Ok(store)) => Limiter::over(Arc::new(store), per_hour),
+        let budgets = Budgets {
+            rest_per_hour: config.edge.rate_limit_per_hour,
+            graphql_points_per_hour: config.graphql.graphql_points_per_hour,
+        };
+        let redis = match config.edge.redis_url.as_deref().map(RedisLink::open) {
+            Some(Ok(link)) => Some(Arc::new(link)),
             Some(Err(e)) => {
                 // `AppConfig::with_edge` checks the URL: only a hand-built config gets here.
-                tracing::error!(error = %e, "rate limits kept in this process instead");
-                Limiter::in_process(per_hour, clock)
+                tracing::error!(error = %e, "rate limits and persisted queries kept in this process instead");
+                None
             }
-            None => Limiter::in_process(per_hour, clock),
+            None => None,
         };
+        let limiter = match &redis {
+            Some(link) => {
+                let store = RedisStore::new(link.clone(), KEY_PREFIX, metrics.clone());
+                Limiter::over(Arc::new(store), budgets)
+            }
+            None => Limiter::in_process(budgets, clock),
+        };
+        let persisted = Arc::new(graphql::PersistedQueries::new(
+            redis,
+            config.manifest.clone(),
+            metrics.clone(),
+        ));
         Self {
             db,
             keys,
@@ -74,6 +87,7 @@ impl AppState {
             metrics,
             health,
             limiter,
+            persisted,
         }
     }
 }

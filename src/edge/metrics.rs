@@ -118,6 +118,14 @@ impl Metrics {
                 "Rate limiter decisions whose store failed or did not answer in time (the request was let through), by store."
             );
             describe_counter!(
+                "ticket_gateway_persisted_queries_total",
+                "Persisted GraphQL documents asked for, by result (hit, miss, registered, mismatch, refused)."
+            );
+            describe_counter!(
+                "ticket_gateway_persisted_query_store_errors_total",
+                "Lookups and registrations of persisted documents whose Redis failed or did not answer in time."
+            );
+            describe_counter!(
                 "ticket_gateway_db_statements_total",
                 "SQL statements issued, by outcome (ok, error)."
             );
@@ -236,6 +244,20 @@ impl Metrics {
     pub fn rate_limit_store_error(&self, store: &'static str) {
         self.record(|| {
             counter!("ticket_gateway_rate_limit_store_errors_total", "store" => store).increment(1);
+        });
+    }
+
+    /// A persisted document asked for: `hit`, `miss`, `registered`, `mismatch` or `refused`.
+    pub fn persisted_query(&self, result: &'static str) {
+        self.record(|| {
+            counter!("ticket_gateway_persisted_queries_total", "result" => result).increment(1);
+        });
+    }
+
+    /// A lookup or registration of a persisted document that Redis did not complete.
+    pub fn persisted_query_store_error(&self) {
+        self.record(|| {
+            counter!("ticket_gateway_persisted_query_store_errors_total").increment(1);
         });
     }
 

@@ -251,7 +251,6 @@ pub struct TicketEdge {
 #[Object(serial)]
 impl TicketEdge {
     /// Pass as `after` or `before` to page from this ticket.
-    #[graphql(complexity = "0")]
     async fn cursor(&self) -> String {
         Cursor::of(&self.node).encode()
     }

@@ -2,6 +2,7 @@
 //! browsers. Enforces the limits the executor does not: body size (router), batch size,
 //! expanded size, depth, aliases, and no mutations over GET.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
@@ -9,16 +10,20 @@ use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use chrono::{DateTime, Timelike, Utc};
 
 use super::order::in_query_order;
 use super::over_http::{self, ResponseMedia};
+use super::persisted::Refusal;
 use super::shape::{measure, MAX_EXPANDED_FIELDS};
-use super::Loaders;
+use super::types::RateLimit;
+use super::{cost_model, Loaders};
 use crate::auth::authenticate;
 use crate::edge;
 use crate::error::{AppError, RETRY_AFTER_SECS};
+use crate::limit::{client_of, peer_of, Decision};
 use crate::state::AppState;
 
 /// A GraphQL-shaped error response with an HTTP status: a request error, so no `data`.
@@ -45,6 +50,18 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
         );
     }
     response
+}
+
+/// The answer to a request whose persisted document could not be settled. Asking for the
+/// document is not the client's mistake: 200 under `application/json`, as Apollo's clients
+/// expect; under `application/graphql-response+json` every request error is a 4xx.
+fn persisted_refusal(refusal: &Refusal, media: ResponseMedia) -> Response {
+    let status = if refusal.is_bad_request() || media == ResponseMedia::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    error_response(status, refusal.code(), &refusal.message())
 }
 
 /// `error` as a GraphQL request error, for requests the edge answers without the door.
@@ -79,18 +96,22 @@ fn name_operation(doc: Option<&ExecutableDocument>, requested: Option<&str>) {
     edge::record_operation(edge::Operation { kind, name });
 }
 
+/// An operation measured and ready to run.
+struct Checked {
+    /// The parsed document (from the per-process cache when the text was seen before),
+    /// handed to the executor so it does not parse again, and kept to put the response in
+    /// order. `None` when it does not parse: the executor reports that.
+    doc: Option<Arc<ExecutableDocument>>,
+    /// Its cost in points (see [`cost`](super::cost)).
+    cost: u64,
+}
+
 /// What the executor does not check itself, measured before it validates anything (see
-/// [`shape`](super::shape)): expanded size, depth, aliases per operation, and (for GET)
-/// that the operation is not a mutation. Unparsable queries are left to the executor to report.
-/// Returns the parsed document (from the per-process cache when the text was seen before),
-/// handed to the executor so it does not parse again, and kept to put the response in order.
-fn precheck(
-    state: &AppState,
-    request: &Request,
-    via_get: bool,
-) -> Result<Option<Arc<ExecutableDocument>>, Response> {
+/// [`shape`](super::shape) and [`cost`](super::cost)): expanded size, depth, aliases and cost
+/// per operation, and (for GET) that the operation is not a mutation.
+fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<Checked, Response> {
     let Some(doc) = state.documents.parse(&request.query) else {
-        return Ok(None);
+        return Ok(Checked { doc: None, cost: 0 });
     };
     let operations: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![op],
@@ -104,6 +125,7 @@ fn precheck(
         },
     };
     let max_aliases = state.config.graphql.graphql_max_aliases;
+    let mut cost = 0;
     for op in operations {
         if via_get && op.node.ty == OperationType::Mutation {
             let mut response = error_response(
@@ -147,16 +169,129 @@ fn precheck(
                 ),
             ));
         }
+        let weight = cost_model().weight(&doc, &op.node, &request.variables);
+        let ceiling = max_weight(state);
+        if weight > ceiling {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "GRAPHQL_VALIDATION_FAILED",
+                &format!(
+                    "The operation weighs {weight}; one operation may weigh at most {ceiling}. Ask for smaller pages or fewer nested lists."
+                ),
+            ));
+        }
+        // Of several operations only one runs: the dearest is what the request may cost.
+        cost = cost.max(super::cost::points(weight));
     }
-    Ok(Some(doc))
+    Ok(Checked {
+        doc: Some(doc),
+        cost,
+    })
 }
 
-/// Runs checked requests; `docs` holds each request's parsed document, in batch order.
+/// The most one operation may weigh: `GRAPHQL_MAX_COMPLEXITY`, and no more than a whole
+/// hourly budget buys (an operation costing more could never run).
+fn max_weight(state: &AppState) -> u64 {
+    let ceiling = u64::try_from(state.config.graphql.graphql_max_complexity).unwrap_or(u64::MAX);
+    match state.limiter.graphql_points() {
+        Some(budget) => ceiling.min(super::cost::max_weight_for(u64::from(budget))),
+        None => ceiling,
+    }
+}
+
+/// `decision` as the `rateLimit` of an operation costing `cost`.
+fn rate_limit(decision: &Decision, cost: u64, reset_at: DateTime<Utc>) -> RateLimit {
+    RateLimit {
+        cost,
+        limit: u64::from(decision.limit),
+        remaining: u64::from(decision.remaining),
+        reset_at,
+    }
+}
+
+/// `extensions.cost` of a response.
+fn cost_extension(report: &RateLimit) -> async_graphql::Value {
+    let mut map = async_graphql::indexmap::IndexMap::new();
+    map.insert(async_graphql::Name::new("requested"), report.cost.into());
+    map.insert(async_graphql::Name::new("limit"), report.limit.into());
+    map.insert(
+        async_graphql::Name::new("remaining"),
+        report.remaining.into(),
+    );
+    map.insert(
+        async_graphql::Name::new("resetAt"),
+        // As the `DateTime` scalar writes it, so both say the same.
+        report.reset_at.to_rfc3339().into(),
+    );
+    async_graphql::Value::Object(map)
+}
+
+/// When a budget that refills in `after` is whole again, to the second (rounded up).
+fn reset_at(after: std::time::Duration) -> DateTime<Utc> {
+    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    let now = Utc::now();
+    let whole = now
+        .checked_add_signed(chrono::TimeDelta::seconds(secs))
+        .unwrap_or(now);
+    whole.with_nanosecond(0).unwrap_or(whole)
+}
+
+/// 429: the operations cost more than the budget has left. Nothing was run.
+fn rate_limited(
+    decision: &Decision,
+    reports: &[RateLimit],
+    batched: bool,
+    media: ResponseMedia,
+) -> Response {
+    let total: u64 = reports.iter().map(|r| r.cost).fold(0, u64::saturating_add);
+    let wait = decision.retry_after_secs;
+    let one = |report: &RateLimit| {
+        let mut err = ServerError::new(
+            format!(
+                "This request costs {total} points and {} are left of {} an hour; try again in {wait} seconds.",
+                decision.remaining, decision.limit
+            ),
+            None,
+        );
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "RATE_LIMITED");
+        ext.set("retryAfter", wait);
+        if let Some(id) = edge::request_id() {
+            ext.set("requestId", id);
+        }
+        err.extensions = Some(ext);
+        edge::record_graphql_errors(["RATE_LIMITED"]);
+        let mut response = async_graphql::Response::from_errors(vec![err]);
+        response
+            .extensions
+            .insert("cost".to_owned(), cost_extension(report));
+        response
+    };
+    let body = if batched {
+        BatchResponse::Batch(reports.iter().map(one).collect())
+    } else {
+        match reports.first() {
+            Some(report) => BatchResponse::Single(one(report)),
+            None => BatchResponse::Batch(Vec::new()),
+        }
+    };
+    let mut response = over_http::reply(StatusCode::TOO_MANY_REQUESTS, media, &body);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    response
+}
+
+/// Runs checked requests (`checked` in the same order): authenticates, spends their cost
+/// from the caller's budget, executes.
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
-    batch: BatchRequest,
-    docs: Vec<Option<Arc<ExecutableDocument>>>,
+    peer: Option<SocketAddr>,
+    requests: Vec<Request>,
+    checked: Vec<Checked>,
+    batched: bool,
     media: ResponseMedia,
 ) -> Response {
     let principal = match authenticate(&state.keys, headers) {
@@ -166,10 +301,23 @@ async fn execute(
             return error_response(status, e.code(), &e.message());
         }
     };
-    let requests = match batch {
-        BatchRequest::Single(r) => vec![r],
-        BatchRequest::Batch(list) => list,
-    };
+    let total = checked.iter().map(|c| c.cost).fold(0, u64::saturating_add);
+    let client = client_of(principal.as_ref(), peer);
+    let points = u32::try_from(total).unwrap_or(u32::MAX);
+    let decision = state.limiter.spend(&client, points).await;
+    let reports: Option<Vec<RateLimit>> = decision.as_ref().map(|d| {
+        if points > 0 {
+            state.metrics.rate_limit_decision("graphql", d.is_allowed());
+        }
+        let at = reset_at(d.refill_after);
+        checked.iter().map(|c| rate_limit(d, c.cost, at)).collect()
+    });
+    if let (Some(d), Some(reports)) = (&decision, &reports) {
+        if !d.is_allowed() {
+            return rate_limited(d, reports, batched, media);
+        }
+    }
+    let docs: Vec<Option<Arc<ExecutableDocument>>> = checked.into_iter().map(|c| c.doc).collect();
     let names: Vec<Option<String>> = requests.iter().map(|r| r.operation_name.clone()).collect();
     let mut prepared = Vec::with_capacity(requests.len());
     for (i, mut request) in requests.into_iter().enumerate() {
@@ -177,6 +325,9 @@ async fn execute(
             request.set_parsed_query(ExecutableDocument::clone(doc));
         }
         request = request.data(state.db.clone());
+        if let Some(report) = reports.as_ref().and_then(|r| r.get(i)) {
+            request = request.data(report.clone());
+        }
         if let Some(p) = &principal {
             request = request
                 .data(Loaders::new(
@@ -188,8 +339,11 @@ async fn execute(
         }
         prepared.push(request);
     }
-    let single = prepared.len() == 1;
-    let response = if single {
+    let response = if batched {
+        BatchResponse::Batch(
+            futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await,
+        )
+    } else {
         let Some(request) = prepared.pop() else {
             return error_response(
                 StatusCode::BAD_REQUEST,
@@ -198,16 +352,17 @@ async fn execute(
             );
         };
         BatchResponse::Single(state.schema.execute(request).await)
-    } else {
-        BatchResponse::Batch(
-            futures::future::join_all(prepared.into_iter().map(|r| state.schema.execute(r))).await,
-        )
     };
     let finish = |r: async_graphql::Response, i: usize| {
         let doc = docs.get(i).and_then(Option::as_deref);
         let name = names.get(i).and_then(Option::as_deref);
         name_operation(doc, name);
-        with_codes(in_query_order(r, doc, name))
+        let mut r = with_codes(in_query_order(r, doc, name));
+        if let Some(report) = reports.as_ref().and_then(|r| r.get(i)) {
+            r.extensions
+                .insert("cost".to_owned(), cost_extension(report));
+        }
+        r
     };
     let response = match response {
         BatchResponse::Single(r) => BatchResponse::Single(finish(r, 0)),
@@ -326,18 +481,21 @@ fn not_acceptable() -> Response {
 /// `POST /graphql` with a JSON body: one operation or a batch.
 pub async fn graphql_post(
     State(state): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(media) = ResponseMedia::negotiate(&headers) else {
         return not_acceptable();
     };
-    media.label(post(state, headers, body, media).await)
+    let peer = peer_of(&extensions);
+    media.label(post(state, headers, peer, body, media).await)
 }
 
 async fn post(
     state: AppState,
     headers: HeaderMap,
+    peer: Option<SocketAddr>,
     body: Result<Bytes, BytesRejection>,
     media: ResponseMedia,
 ) -> Response {
@@ -374,9 +532,9 @@ async fn post(
         }
     };
     let max_batch = state.config.graphql.graphql_max_batch;
-    let requests: Vec<&Request> = match &batch {
-        BatchRequest::Single(r) => vec![r],
-        BatchRequest::Batch(list) => list.iter().collect(),
+    let (mut requests, batched) = match batch {
+        BatchRequest::Single(r) => (vec![r], false),
+        BatchRequest::Batch(list) => (list, true),
     };
     if requests.is_empty() || requests.len() > max_batch {
         return error_response(
@@ -388,14 +546,17 @@ async fn post(
             ),
         );
     }
-    let mut docs = Vec::with_capacity(requests.len());
-    for request in requests {
+    let mut checked = Vec::with_capacity(requests.len());
+    for request in &mut requests {
+        if let Err(refusal) = state.persisted.resolve(request).await {
+            return persisted_refusal(&refusal, media);
+        }
         match precheck(&state, request, false) {
-            Ok(doc) => docs.push(doc),
+            Ok(c) => checked.push(c),
             Err(response) => return response,
         }
     }
-    execute(&state, &headers, batch, docs, media).await
+    execute(&state, &headers, peer, requests, checked, batched, media).await
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -409,11 +570,13 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// `GET /graphql`: a query in the query string, or GraphiQL for a browser.
 pub async fn graphql_get(
     State(state): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    if query.is_empty() || (wants_html(&headers) && !query.contains("query=")) {
+    let asks_for_operation = query.contains("query=") || query.contains("extensions=");
+    if query.is_empty() || (wants_html(&headers) && !asks_for_operation) {
         if !state.config.graphql.graphiql {
             return error_response(
                 StatusCode::NOT_FOUND,
@@ -428,7 +591,7 @@ pub async fn graphql_get(
     };
     // async-graphql's own query-string reader expects `operation_name`; the specification
     // spells it `operationName`.
-    let request = match over_http::parse_query_string(&query) {
+    let mut request = match over_http::parse_query_string(&query) {
         Ok(r) => r,
         Err(problem) => {
             return media.label(error_response(
@@ -438,10 +601,22 @@ pub async fn graphql_get(
             ))
         }
     };
-    let doc = match precheck(&state, &request, true) {
-        Ok(doc) => doc,
+    if let Err(refusal) = state.persisted.resolve(&mut request).await {
+        return media.label(persisted_refusal(&refusal, media));
+    }
+    let checked = match precheck(&state, &request, true) {
+        Ok(checked) => checked,
         Err(response) => return media.label(response),
     };
-    let single = BatchRequest::Single(request);
-    media.label(execute(&state, &headers, single, vec![doc], media).await)
+    let peer = peer_of(&extensions);
+    let response = execute(
+        &state,
+        &headers,
+        peer,
+        vec![request],
+        vec![checked],
+        false,
+        media,
+    );
+    media.label(response.await)
 }

@@ -44,7 +44,7 @@ pub struct Loaders {
 
 /// Drill-down lists (`tickets` under a statistic) one request may open. Each is a query of
 /// its own, and a volume series can have thousands of points, so the number of lists is
-/// bounded here rather than by the complexity estimate, which cannot know it.
+/// bounded here rather than by the operation's cost, which cannot know it.
 pub const MAX_DRILL_DOWNS: usize = 100;
 
 impl Loaders {

@@ -1,6 +1,7 @@
 //! The GraphQL door: schema, limits and the HTTP handlers of `/graphql`.
 
 mod connection;
+mod cost;
 mod documents;
 pub mod graphiql;
 mod guard;
@@ -9,6 +10,7 @@ mod loaders;
 mod mutation;
 mod order;
 mod over_http;
+mod persisted;
 mod query;
 mod shape;
 mod stats;
@@ -22,6 +24,7 @@ pub use documents::Documents;
 pub use http::{graphql_get, graphql_post, refusal};
 pub use loaders::Loaders;
 pub use mutation::Mutation;
+pub use persisted::{sha256_hex, Manifest, PersistedQueries, KEY_PREFIX as PERSISTED_KEY_PREFIX};
 pub use query::Query;
 
 use crate::config::GraphqlSettings;
@@ -32,9 +35,9 @@ pub type GatewaySchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with the configured limits.
 pub fn build_schema(settings: &GraphqlSettings) -> GatewaySchema {
-    // Depth is limited in `http::precheck`, which does not count introspection's `ofType`.
+    // Depth and cost are limited in `http::precheck`: depth without introspection's `ofType`,
+    // cost by the model of `cost`, which also spends the hourly budget.
     let mut builder = Schema::build(Query::default(), Mutation, EmptySubscription)
-        .limit_complexity(settings.graphql_max_complexity)
         .limit_directives(settings.graphql_max_directives);
     if !settings.graphql_introspection {
         builder = builder.disable_introspection();
@@ -45,6 +48,15 @@ pub fn build_schema(settings: &GraphqlSettings) -> GatewaySchema {
 /// The SDL, as `ticket-gateway schema` prints it and `schema.graphql` holds it.
 pub fn sdl() -> String {
     build_schema(&GraphqlSettings::default()).sdl()
+}
+
+/// The cost model of the schema (the same whatever the settings).
+fn cost_model() -> &'static cost::CostModel {
+    static MODEL: std::sync::OnceLock<cost::CostModel> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| {
+        // The SDL is this binary's own: it parses, or the unit tests say so.
+        cost::CostModel::from_sdl(&sdl()).unwrap_or_default()
+    })
 }
 
 fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, AppError> {

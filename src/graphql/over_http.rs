@@ -177,9 +177,15 @@ fn request(item: Value) -> Result<Request, String> {
 
 /// The parameters' types, as the specification gives them.
 fn check_params(params: &Map<String, Value>) -> Result<(), String> {
+    // A persisted query may leave the document out: its hash stands for it.
+    let persisted = params
+        .get("extensions")
+        .and_then(|e| e.get("persistedQuery"))
+        .is_some();
     match params.get("query") {
         Some(Value::String(_)) => {}
         Some(_) => return Err("`query` must be a string: the GraphQL document".into()),
+        None if persisted => {}
         None => return Err("`query` is missing: the GraphQL document, as a string".into()),
     }
     if params.get("operationName").is_some_and(|v| !v.is_string()) {

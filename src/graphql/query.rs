@@ -2,12 +2,10 @@
 
 use async_graphql::{Context, MergedObject, Object, Result, ID};
 
-use super::connection::{
-    connection, load_ahead, page_spec, TicketConnection, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
-};
+use super::connection::{connection, load_ahead, page_spec, TicketConnection};
 use super::guard::{principal, Needs};
 use super::stats::TicketStats;
-use super::types::{AccessKind, Categories, Message, Node, Ticket, User, Viewer};
+use super::types::{AccessKind, Categories, Message, Node, RateLimit, Ticket, User, Viewer};
 use super::{db, scope};
 use crate::auth::{Access, OAuthScope};
 use crate::data::tickets::{self, TicketOrder};
@@ -38,10 +36,7 @@ impl TicketQuery {
     /// Tickets the token may see, matching `filter`, a page at a time (Relay connection).
     /// `first`/`after` page forward, `last`/`before` page backward; pages hold 1 to 100
     /// tickets (25 by default). `order` is newest first unless `CREATED_AT_ASC` is given.
-    #[graphql(
-        guard = "Needs(OAuthScope::Read)",
-        complexity = "(first.or(last).unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE) as usize) * child_complexity + 1"
-    )]
+    #[graphql(guard = "Needs(OAuthScope::Read)")]
     async fn tickets(
         &self,
         ctx: &Context<'_>,
@@ -101,6 +96,13 @@ impl MetaQuery {
     /// Every category and subcategory, with display labels. Needs no token.
     async fn categories(&self) -> Categories {
         Categories::all()
+    }
+
+    /// The caller's GraphQL budget: what this operation costs and what is left after it.
+    /// Selecting it costs nothing, so `{ rateLimit { remaining resetAt } }` looks at the
+    /// budget without spending any. Null when the server sets no budget.
+    async fn rate_limit(&self, ctx: &Context<'_>) -> Option<RateLimit> {
+        ctx.data_opt::<RateLimit>().cloned()
     }
 
     /// What the calling token may see and do.

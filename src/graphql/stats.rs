@@ -5,9 +5,7 @@ use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 use entity::{Category, Subcategory};
 
-use super::connection::{
-    connection, page_spec, TicketConnection, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
-};
+use super::connection::{connection, page_spec, TicketConnection};
 use super::db;
 use super::loaders::{Loaders, MAX_DRILL_DOWNS};
 use crate::data::stats::{self, drill, Basis, Dimension, Period};
@@ -15,10 +13,6 @@ use crate::data::tickets::TicketOrder;
 use crate::data::Scope;
 use crate::error::AppError;
 use crate::filter::TicketFilter;
-
-/// What each statistic adds to a query's complexity: every one is a scan of the filtered
-/// tickets, however small its answer.
-const STAT_COST: usize = 100;
 
 /// Statistics over the tickets the token may see that match the filter.
 pub struct TicketStats {
@@ -58,7 +52,6 @@ impl TicketStats {
     /// diagram. Only tickets with a human-verified category count. A ticket with a category
     /// but no subcategory flows to the node `subcategory:No subcategory`, so the links out of
     /// a category add up to its tickets.
-    #[graphql(complexity = "STAT_COST + 10 * child_complexity")]
     async fn sankey(&self, ctx: &Context<'_>) -> Result<Sankey> {
         let sankey = stats::sankey(db(ctx)?, &self.scope, self.filter.as_ref()).await?;
         Ok(Sankey {
@@ -87,7 +80,6 @@ impl TicketStats {
 
     /// Tickets created per period (UTC; weeks start on Monday), oldest first. Periods with
     /// no tickets between the first and the last are listed with count 0.
-    #[graphql(complexity = "STAT_COST + 10 * child_complexity")]
     async fn volume(
         &self,
         ctx: &Context<'_>,
@@ -113,7 +105,6 @@ impl TicketStats {
 
     /// Resolved and unresolved tickets and the time resolving took
     /// (`resolvedAt - createdAt`).
-    #[graphql(complexity = "STAT_COST")]
     async fn resolution(&self, ctx: &Context<'_>) -> Result<Resolution> {
         let r = stats::resolution(db(ctx)?, &self.scope, self.filter.as_ref()).await?;
         Ok(Resolution {
@@ -128,7 +119,6 @@ impl TicketStats {
 
     /// Time from a ticket's creation to its first agent message (`HUMAN_AGENT_RESPONSE` or
     /// `AI_AGENT_RESPONSE`, the earliest by `createdAt`).
-    #[graphql(complexity = "STAT_COST")]
     async fn first_response(&self, ctx: &Context<'_>) -> Result<FirstResponse> {
         let r = stats::first_response(db(ctx)?, &self.scope, self.filter.as_ref()).await?;
         Ok(FirstResponse {
@@ -142,21 +132,18 @@ impl TicketStats {
 
     /// Tickets per status, largest first. Tickets with no status are one bucket whose
     /// `value` is null.
-    #[graphql(complexity = "STAT_COST + 10 * child_complexity")]
     async fn status_breakdown(&self, ctx: &Context<'_>) -> Result<Vec<BreakdownBucket>> {
         self.breakdown(ctx, Dimension::Status).await
     }
 
     /// Tickets per priority, largest first. Tickets with no priority are one bucket whose
     /// `value` is null.
-    #[graphql(complexity = "STAT_COST + 10 * child_complexity")]
     async fn priority_breakdown(&self, ctx: &Context<'_>) -> Result<Vec<BreakdownBucket>> {
         self.breakdown(ctx, Dimension::Priority).await
     }
 
     /// Tickets per source, largest first. Tickets with no source are one bucket whose
     /// `value` is null.
-    #[graphql(complexity = "STAT_COST + 10 * child_complexity")]
     async fn source_breakdown(&self, ctx: &Context<'_>) -> Result<Vec<BreakdownBucket>> {
         self.breakdown(ctx, Dimension::Source).await
     }
@@ -164,7 +151,6 @@ impl TicketStats {
     /// The most frequent categories, and subcategories with the category they were recorded
     /// under, on the chosen basis. `limit` (1-100) applies to each list; percentages are of
     /// all the filtered tickets. Ties are in alphabetical order of value.
-    #[graphql(complexity = "STAT_COST + 10 * child_complexity")]
     async fn top_categories(
         &self,
         ctx: &Context<'_>,
@@ -203,7 +189,6 @@ impl TicketStats {
 
     /// How far the classifier can be trusted: agreement between AI-generated and
     /// human-verified categorization. `limit` (1-100) caps the list of disagreements.
-    #[graphql(complexity = "STAT_COST + 10 * child_complexity")]
     async fn categorization_agreement(
         &self,
         ctx: &Context<'_>,
@@ -256,9 +241,6 @@ macro_rules! drill_down {
         #[ComplexObject]
         impl $ty {
             /// The tickets counted here, a page at a time; its `totalCount` equals the count.
-            #[graphql(
-                complexity = "(first.or(last).unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE) as usize) * child_complexity + 1"
-            )]
             async fn tickets(
                 &self,
                 ctx: &Context<'_>,

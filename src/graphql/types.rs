@@ -34,73 +34,61 @@ pub struct Ticket(pub Arc<support_ticket::Model>);
 #[Object(serial)]
 impl Ticket {
     /// Unique identifier: `tick` followed by a ULID, so ids sort by creation time.
-    #[graphql(complexity = "0")]
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
     /// The ticket's id in the external support system (e.g. Freshdesk).
-    #[graphql(complexity = "0")]
     async fn external_ticket_id(&self) -> &str {
         &self.0.external_ticket_id
     }
 
     /// The subject or title of the ticket.
-    #[graphql(complexity = "0")]
     async fn subject(&self) -> Option<&str> {
         self.0.subject.as_deref()
     }
 
     /// Status name, e.g. `Open`, `Resolved`, `Closed`.
-    #[graphql(complexity = "0")]
     async fn status(&self) -> Option<&str> {
         self.0.status.as_deref()
     }
 
     /// Priority name, e.g. `Low`, `Medium`, `High`, `Urgent`.
-    #[graphql(complexity = "0")]
     async fn priority(&self) -> Option<&str> {
         self.0.priority.as_deref()
     }
 
     /// Source name, e.g. `Email`, `Phone`, `Feedback Widget`.
-    #[graphql(complexity = "0")]
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
 
     /// Category set by a person.
-    #[graphql(complexity = "0")]
     async fn human_verified_category(&self) -> Option<Category> {
         self.0.human_verified_category
     }
 
     /// Subcategory set by a person.
-    #[graphql(complexity = "0")]
     async fn human_verified_subcategory(&self) -> Option<Subcategory> {
         self.0.human_verified_subcategory
     }
 
     /// Category suggested by the classifier.
-    #[graphql(complexity = "0")]
     async fn ai_generated_category(&self) -> Option<Category> {
         self.0.ai_generated_category
     }
 
     /// Subcategory suggested by the classifier.
-    #[graphql(complexity = "0")]
     async fn ai_generated_subcategory(&self) -> Option<Subcategory> {
         self.0.ai_generated_subcategory
     }
 
     /// Legacy ticket type, from before categories and subcategories.
-    #[graphql(complexity = "0")]
     async fn type_deprecated(&self) -> Option<&str> {
         self.0.type_deprecated.as_deref()
     }
 
     /// Tags, e.g. `ai-categorised`, `escalated`. Entries that are not strings are skipped.
-    #[graphql(complexity = "0")]
     async fn tags(&self) -> Vec<&str> {
         self.0
             .tags
@@ -110,44 +98,37 @@ impl Ticket {
     }
 
     /// An AI-generated summary of the conversation.
-    #[graphql(complexity = "0")]
     async fn conversation_summary(&self) -> Option<&str> {
         self.0.conversation_summary.as_deref()
     }
 
     /// Custom fields from the support system (e.g. `car_manufacturer`), as a JSON object.
-    #[graphql(complexity = "0")]
     async fn custom_fields(&self) -> Json<&serde_json::Value> {
         Json(&self.0.custom_fields)
     }
 
     /// Information about the user and their hardware, as a JSON object.
-    #[graphql(complexity = "0")]
     async fn attributes(&self) -> Json<&serde_json::Value> {
         Json(&self.0.attributes)
     }
 
     /// When the ticket was created in the support system.
-    #[graphql(complexity = "0")]
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
     /// When the ticket was last updated in the support system.
-    #[graphql(complexity = "0")]
     async fn ticket_updated_at(&self) -> Option<DateTime<Utc>> {
         self.0.ticket_updated_at
     }
 
     /// When the ticket was resolved; null while it is unresolved.
-    #[graphql(complexity = "0")]
     async fn resolved_at(&self) -> Option<DateTime<Utc>> {
         self.0.resolved_at
     }
 
     /// Increases with every categorization change. Pass it as `expectedVersion` to
     /// `categorizeTicket` to make sure nobody changed the ticket since you read it.
-    #[graphql(complexity = "0")]
     async fn version(&self) -> i64 {
         self.0.version
     }
@@ -166,7 +147,6 @@ impl Ticket {
     }
 
     /// The conversation, ordered by position (0 is the first message).
-    #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
@@ -208,7 +188,6 @@ impl Ticket {
     }
 
     /// Every change of this ticket's categorization, oldest first.
-    #[graphql(complexity = "1 + 5 * child_complexity")]
     async fn categorization_history(&self, ctx: &Context<'_>) -> Result<Vec<CategorizationChange>> {
         let found = loaders(ctx)?
             .history
@@ -229,43 +208,36 @@ pub struct Message(pub Arc<support_ticket_message::Model>);
 #[Object(serial)]
 impl Message {
     /// Unique identifier: `tmsg` followed by a ULID.
-    #[graphql(complexity = "0")]
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
     /// The id of the ticket this message belongs to.
-    #[graphql(complexity = "0")]
     async fn ticket_id(&self) -> ID {
         ID(self.0.ticket_id.clone())
     }
 
     /// Position in the conversation; 0 is the first message.
-    #[graphql(complexity = "0")]
     async fn position(&self) -> i32 {
         self.0.position
     }
 
     /// Who wrote the message.
-    #[graphql(complexity = "0")]
     async fn message_type(&self) -> MessageType {
         self.0.message_type
     }
 
     /// The message as written.
-    #[graphql(complexity = "0")]
     async fn message(&self) -> &str {
         &self.0.message
     }
 
     /// The message with signatures, quotes and boilerplate removed.
-    #[graphql(complexity = "0")]
     async fn message_clean(&self) -> Option<&str> {
         self.0.message_clean.as_deref()
     }
 
     /// When the message was created in the support system.
-    #[graphql(complexity = "0")]
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -277,25 +249,21 @@ pub struct User(pub user::Model);
 #[Object(serial)]
 impl User {
     /// Unique identifier: `user` followed by a ULID.
-    #[graphql(complexity = "0")]
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
     /// The user's email address.
-    #[graphql(complexity = "0")]
     async fn email(&self) -> &str {
         &self.0.email
     }
 
     /// The user's full name.
-    #[graphql(complexity = "0")]
     async fn full_name(&self) -> &str {
         &self.0.full_name
     }
 
     /// When the user joined.
-    #[graphql(complexity = "0")]
     async fn joined_at(&self) -> DateTime<Utc> {
         self.0.joined_at
     }
@@ -320,13 +288,11 @@ pub struct Organization(pub organization::Model);
 #[Object(serial)]
 impl Organization {
     /// Unique identifier: `orgn` followed by a ULID.
-    #[graphql(complexity = "0")]
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
     /// The organization's name.
-    #[graphql(complexity = "0")]
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -369,13 +335,11 @@ fn snapshot(value: &serde_json::Value) -> CategorizationSnapshot {
 #[Object(serial)]
 impl CategorizationChange {
     /// Who made the change (the token's subject).
-    #[graphql(complexity = "0")]
     async fn changed_by(&self) -> &str {
         &self.0.changed_by
     }
 
     /// When the change was made.
-    #[graphql(complexity = "0")]
     async fn changed_at(&self) -> DateTime<Utc> {
         self.0.changed_at
     }
@@ -391,7 +355,6 @@ impl CategorizationChange {
     }
 
     /// The ticket version this change produced.
-    #[graphql(complexity = "0")]
     async fn version(&self) -> i64 {
         self.0.version
     }
@@ -485,4 +448,18 @@ pub struct PageInfo {
     pub start_cursor: Option<String>,
     /// Cursor of the last item of the page.
     pub end_cursor: Option<String>,
+}
+
+/// A client's GraphQL budget, in points per hour (the README explains what operations cost).
+/// It refills smoothly: a point comes back every hour / `limit`.
+#[derive(SimpleObject, Clone)]
+pub struct RateLimit {
+    /// What the current operation costs (already taken from `remaining`).
+    pub cost: u64,
+    /// Points per hour.
+    pub limit: u64,
+    /// Points left after this operation.
+    pub remaining: u64,
+    /// When the whole budget is back if nothing more is spent.
+    pub reset_at: DateTime<Utc>,
 }

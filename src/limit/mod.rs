@@ -16,6 +16,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::{gcra, MemoryStore};
 pub use redis_store::{RedisStore, DECISION_TIMEOUT, KEY_PREFIX};
 pub use rest::rest;
+pub use rest::{client_of, peer_of};
 
 /// The window every budget is counted over.
 pub const WINDOW: Duration = Duration::from_secs(3600);
@@ -61,27 +62,36 @@ pub struct Decision {
     pub remaining: u32,
     /// Whole seconds until a request would pass; 0 when this one did.
     pub retry_after_secs: u64,
+    /// Time until the whole budget is back.
+    pub refill_after: Duration,
 }
 
 impl Decision {
-    fn allowed(quota: Quota, remaining: u32) -> Self {
+    fn allowed(quota: Quota, remaining: u32, refill_after: Duration) -> Self {
         Self {
             allowed: true,
             limit: quota.limit,
             remaining,
             retry_after_secs: 0,
+            refill_after,
         }
     }
 
     /// Rounded up, so that a client waiting that long is let through.
-    fn limited(quota: Quota, wait: Duration) -> Self {
+    fn limited(quota: Quota, wait: Duration, refill_after: Duration) -> Self {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Self {
             allowed: false,
             limit: quota.limit,
             remaining: 0,
             retry_after_secs: secs.max(1),
+            refill_after,
         }
+    }
+
+    /// What a store that could not decide answers: the request passes, uncounted.
+    fn uncounted(quota: Quota) -> Self {
+        Self::allowed(quota, quota.limit, Duration::ZERO)
     }
 
     /// Whether the request may go on.
@@ -92,35 +102,62 @@ impl Decision {
 
 /// Where budgets are kept: in this process, or shared between instances in Redis.
 pub trait Store: Send + Sync {
-    /// Takes one request from the budget of `key`, if there is one left.
-    fn take<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Decision>;
+    /// Takes `cost` units from the budget of `key` if that many are left; a cost of 0 only
+    /// reads the budget.
+    fn take<'a>(&'a self, key: &'a str, quota: Quota, cost: u32) -> BoxFuture<'a, Decision>;
 }
 
-/// The limiter of one server: a store and the configured budget.
+/// The limiter of one server: a store, and the budgets of each door (`None`: no limit).
 #[derive(Clone)]
 pub struct Limiter {
     store: Arc<dyn Store>,
-    quota: Quota,
+    rest: Option<Quota>,
+    graphql: Option<Quota>,
+}
+
+/// The budgets of a server: REST requests per client and operation, and GraphQL points
+/// per client, each per hour; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    pub rest_per_hour: u32,
+    pub graphql_points_per_hour: u32,
 }
 
 impl Limiter {
-    /// Budgets of `per_hour` requests kept in this process, on `clock`.
-    pub fn in_process(per_hour: u32, clock: Arc<dyn Clock>) -> Self {
-        Self::over(Arc::new(MemoryStore::new(clock)), per_hour)
+    /// `budgets` kept in this process, on `clock`.
+    pub fn in_process(budgets: Budgets, clock: Arc<dyn Clock>) -> Self {
+        Self::over(Arc::new(MemoryStore::new(clock)), budgets)
     }
 
-    /// Budgets of `per_hour` requests kept in `store`.
-    pub fn over(store: Arc<dyn Store>, per_hour: u32) -> Self {
+    /// `budgets` kept in `store`.
+    pub fn over(store: Arc<dyn Store>, budgets: Budgets) -> Self {
+        let quota = |per_hour: u32| (per_hour > 0).then(|| Quota::per_hour(per_hour));
         Self {
             store,
-            quota: Quota::per_hour(per_hour),
+            rest: quota(budgets.rest_per_hour),
+            graphql: quota(budgets.graphql_points_per_hour),
         }
     }
 
-    /// Takes one request of `client`'s budget for `endpoint`.
-    pub async fn check(&self, client: &Client, endpoint: &str) -> Decision {
+    /// Takes one request of `client`'s budget for the REST `endpoint`; `None` when REST
+    /// requests are not limited.
+    pub async fn check(&self, client: &Client, endpoint: &str) -> Option<Decision> {
+        let quota = self.rest?;
         let key = format!("{endpoint}\n{client}");
-        self.store.take(&key, self.quota).await
+        Some(self.store.take(&key, quota, 1).await)
+    }
+
+    /// Takes `points` of `client`'s GraphQL budget (0 only reads it); `None` when GraphQL
+    /// is not limited.
+    pub async fn spend(&self, client: &Client, points: u32) -> Option<Decision> {
+        let quota = self.graphql?;
+        let key = format!("graphql\n{client}");
+        Some(self.store.take(&key, quota, points).await)
+    }
+
+    /// The GraphQL budget's size, when there is one.
+    pub fn graphql_points(&self) -> Option<u32> {
+        self.graphql.map(Quota::limit)
     }
 }
 

@@ -10,18 +10,18 @@
 //! so the limiter recovers when Redis returns.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use redis::Script;
 
 use super::{Decision, Quota, Store};
 use crate::edge::Metrics;
+use crate::redis_link::{RedisLink, COMMAND_TIMEOUT};
 
 /// The longest a decision waits on Redis before the request is let through.
-pub const DECISION_TIMEOUT: Duration = Duration::from_millis(100);
+pub const DECISION_TIMEOUT: Duration = COMMAND_TIMEOUT;
 
 /// After a failure, decisions skip Redis for this long: while it is down, one request a
 /// second waits to find out, not every request.
@@ -35,12 +35,13 @@ pub const KEY_PREFIX: &str = "tg:rl:";
 
 /// GCRA in microseconds of Redis's clock (Lua numbers are doubles: microseconds since the
 /// epoch stay exact, nanoseconds would not). KEYS[1] holds the theoretical arrival time (TAT);
-/// ARGV is the emission interval and the window. Returns {allowed, remaining, wait}: a refused
-/// request changes nothing; an allowed one moves the TAT, which expires when the budget is
-/// whole again.
+/// ARGV is the emission interval, the window and the cost. Returns {allowed, remaining, wait,
+/// refill}: a refused request changes nothing; an allowed one moves the TAT by `cost`
+/// intervals, and the key expires when the budget is whole again. A cost of 0 only reads.
 const GCRA: &str = r"
 local interval = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local tat = now
@@ -48,20 +49,20 @@ local stored = redis.call('GET', KEYS[1])
 if stored then
   tat = math.max(tonumber(stored), now)
 end
-local next = tat + interval
+local next = tat + interval * cost
 local ahead = next - now
 if ahead > window then
-  return {0, 0, ahead - window}
+  return {0, 0, ahead - window, tat - now}
 end
-redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.max(1, math.ceil(ahead / 1000)))
-return {1, math.floor((window - ahead) / interval), 0}
+if cost > 0 then
+  redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.max(1, math.ceil(ahead / 1000)))
+end
+return {1, math.floor((window - ahead) / interval), 0, ahead}
 ";
 
 /// Budgets kept in Redis, shared by every instance that uses the same Redis and prefix.
 pub struct RedisStore {
-    client: Client,
-    /// Made on first use (it needs the runtime), then reconnecting by itself.
-    connection: OnceLock<ConnectionManager>,
+    link: Arc<RedisLink>,
     script: Script,
     prefix: String,
     metrics: Arc<Metrics>,
@@ -76,13 +77,11 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// A store on the Redis at `url` (nothing is connected before the first decision), with
-    /// keys under `prefix` and its failures counted in `metrics`.
-    pub fn open(url: &str, prefix: &str, metrics: Arc<Metrics>) -> Result<Self, String> {
-        let client = Client::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
-        Ok(Self {
-            client,
-            connection: OnceLock::new(),
+    /// A store on `link` (nothing is connected before the first decision), with keys under
+    /// `prefix` and its failures counted in `metrics`.
+    pub fn new(link: Arc<RedisLink>, prefix: &str, metrics: Arc<Metrics>) -> Self {
+        Self {
+            link,
             script: Script::new(GCRA),
             prefix: prefix.to_owned(),
             metrics,
@@ -90,40 +89,29 @@ impl RedisStore {
             resting_until: Mutex::new(None),
             unlogged: AtomicU64::new(0),
             failing: AtomicBool::new(false),
-        })
-    }
-
-    fn connection(&self) -> redis::RedisResult<ConnectionManager> {
-        if let Some(connection) = self.connection.get() {
-            return Ok(connection.clone());
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(DECISION_TIMEOUT))
-            .set_response_timeout(Some(DECISION_TIMEOUT))
-            .set_max_delay(Duration::from_secs(2));
-        let made = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        Ok(self.connection.get_or_init(|| made).clone())
     }
 
-    async fn ask(&self, key: &str, quota: Quota) -> Result<Decision, String> {
+    async fn ask(&self, key: &str, quota: Quota, cost: u32) -> Result<Decision, String> {
         let interval = (quota.interval_nanos() / 1000).max(1);
         let window = interval.saturating_mul(u64::from(quota.limit()));
-        let mut connection = self.connection().map_err(|e| e.to_string())?;
+        let mut connection = self.link.connection().map_err(|e| e.to_string())?;
         let mut invocation = self.script.key(format!("{}{key}", self.prefix));
-        invocation.arg(interval).arg(window);
+        invocation.arg(interval).arg(window).arg(cost);
         let answer = tokio::time::timeout(
             DECISION_TIMEOUT,
-            invocation.invoke_async::<(i64, i64, i64)>(&mut connection),
+            invocation.invoke_async::<(i64, i64, i64, i64)>(&mut connection),
         )
         .await;
+        let micros = |n: i64| Duration::from_micros(u64::try_from(n).unwrap_or(0));
         match answer {
             Err(_) => Err(format!("no answer within {DECISION_TIMEOUT:?}")),
             Ok(Err(e)) => Err(e.to_string()),
-            Ok(Ok((allowed, remaining, wait_micros))) => Ok(if allowed == 1 {
-                Decision::allowed(quota, u32::try_from(remaining.max(0)).unwrap_or(u32::MAX))
+            Ok(Ok((allowed, remaining, wait, refill))) => Ok(if allowed == 1 {
+                let remaining = u32::try_from(remaining.max(0)).unwrap_or(u32::MAX);
+                Decision::allowed(quota, remaining, micros(refill))
             } else {
-                let wait = u64::try_from(wait_micros).unwrap_or(0);
-                Decision::limited(quota, Duration::from_micros(wait))
+                Decision::limited(quota, micros(wait), micros(refill))
             }),
         }
     }
@@ -165,14 +153,14 @@ impl RedisStore {
 }
 
 impl Store for RedisStore {
-    fn take<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Decision> {
+    fn take<'a>(&'a self, key: &'a str, quota: Quota, cost: u32) -> BoxFuture<'a, Decision> {
         Box::pin(async move {
             if self.resting() {
                 // Counted as a failure of the store, without waiting on it again.
                 self.metrics.rate_limit_store_error("redis");
-                return Decision::allowed(quota, quota.limit());
+                return Decision::uncounted(quota);
             }
-            match self.ask(key, quota).await {
+            match self.ask(key, quota, cost).await {
                 Ok(decision) => {
                     if self.failing.swap(false, Ordering::Relaxed) {
                         tracing::info!("rate limit store reachable again");
@@ -182,7 +170,7 @@ impl Store for RedisStore {
                 Err(error) => {
                     self.failed(&error);
                     // Let it through with the whole budget shown: nothing was counted.
-                    Decision::allowed(quota, quota.limit())
+                    Decision::uncounted(quota)
                 }
             }
         })

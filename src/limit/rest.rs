@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Client, Decision};
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -20,9 +21,14 @@ pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-re
 
 /// The middleware (see the module's documentation).
 pub async fn rest(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let client = client_of(&state, &request);
+    let principal = crate::auth::authenticate(&state.keys, request.headers())
+        .ok()
+        .flatten();
+    let client = client_of(principal.as_ref(), peer_of(request.extensions()));
     let endpoint = endpoint_of(&request);
-    let decision = state.limiter.check(&client, &endpoint).await;
+    let Some(decision) = state.limiter.check(&client, &endpoint).await else {
+        return next.run(request).await;
+    };
     state
         .metrics
         .rate_limit_decision("rest", decision.is_allowed());
@@ -38,21 +44,24 @@ pub async fn rest(State(state): State<AppState>, request: Request, next: Next) -
     response
 }
 
-/// The token's identity when it verifies; the remote address otherwise ("unknown" when the
+/// The identity of a verified token; the remote address otherwise ("unknown" when the
 /// server was not told it, as for requests sent in-process).
-fn client_of(state: &AppState, request: &Request) -> Client {
-    if let Ok(Some(principal)) = crate::auth::authenticate(&state.keys, request.headers()) {
-        return match principal.client_id {
-            Some(id) => Client::ClientId(id),
-            None => Client::Subject(principal.subject),
+pub fn client_of(principal: Option<&Principal>, peer: Option<SocketAddr>) -> Client {
+    if let Some(principal) = principal {
+        return match &principal.client_id {
+            Some(id) => Client::ClientId(id.clone()),
+            None => Client::Subject(principal.subject.clone()),
         };
     }
-    let address = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned());
+    let address = peer.map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string());
     Client::Address(address)
+}
+
+/// The remote address the server put in the request's extensions, if any.
+pub fn peer_of(extensions: &Extensions) -> Option<SocketAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer)
 }
 
 /// The operation: method and route template. Paths no route matches share one budget.

@@ -51,8 +51,8 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The body without the request ids (`request_id`, `extensions.requestId`), which
-    /// differ between any two requests.
+    /// The body without what differs between any two requests: the request ids
+    /// (`request_id`, `extensions.requestId`) and the GraphQL budget (`extensions.cost`).
     pub fn body_sans_request_id(&self) -> Value {
         fn strip(value: &Value) -> Value {
             match value {
@@ -66,7 +66,31 @@ impl TestResponse {
                 other => other.clone(),
             }
         }
-        strip(&self.body)
+        strip(&sans_cost(&self.body))
+    }
+
+    /// The body without the GraphQL budget (`extensions.cost`, and `extensions` when
+    /// nothing else is in it), for tests of something else.
+    pub fn body_sans_cost(&self) -> Value {
+        sans_cost(&self.body)
+    }
+}
+
+/// `body` without `extensions.cost` in its responses (one, or each of a batch).
+fn sans_cost(body: &Value) -> Value {
+    match body {
+        Value::Array(items) => Value::Array(items.iter().map(sans_cost).collect()),
+        Value::Object(map) => {
+            let mut map = map.clone();
+            if let Some(Value::Object(extensions)) = map.get_mut("extensions") {
+                extensions.remove("cost");
+                if extensions.is_empty() {
+                    map.remove("extensions");
+                }
+            }
+            Value::Object(map)
+        }
+        other => other.clone(),
     }
 }
 

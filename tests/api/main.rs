@@ -6,6 +6,7 @@ mod edge;
 mod foundation;
 mod graphql;
 mod graphql_http;
+mod graphql_limits;
 mod helpers;
 mod lists;
 mod playground;

@@ -322,7 +322,7 @@ async fn clients_and_operations_have_budgets_of_their_own() {
     .await;
 }
 
-fn with_client_id(user: &str, client_id: &str) -> String {
+pub(crate) fn with_client_id(user: &str, client_id: &str) -> String {
     let exp = chrono::Utc::now().timestamp() + 600;
     encode(
         &Header::default(),
@@ -495,7 +495,7 @@ async fn a_served_request_is_counted_by_the_address_it_came_from() {
 
 /// The Redis of the tests (`TEST_REDIS_URL`, else the local one), if it answers. Under CI it
 /// must; elsewhere its absence skips the test with a notice.
-async fn test_redis() -> Option<String> {
+pub(crate) async fn test_redis() -> Option<String> {
     let url = std::env::var("TEST_REDIS_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())
@@ -540,7 +540,7 @@ async fn on_redis(url: &str, per_hour: u32) -> (TestApp, AppConfig) {
 
 /// A token of a new user of `app`, for an OAuth client no other test (nor an earlier run) has
 /// used, so that tests on a shared Redis never spend one another's budgets.
-async fn fresh_client(app: &TestApp) -> String {
+pub(crate) async fn fresh_client(app: &TestApp) -> String {
     let user = app.user(None).await;
     with_client_id(user.as_str(), &format!("test-{}", ulid::Ulid::new()))
 }

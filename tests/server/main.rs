@@ -8,4 +8,5 @@ mod access_log;
 mod cluster;
 mod harness;
 mod outage;
+mod shared_limits;
 mod shutdown;
