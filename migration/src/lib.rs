@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_tables;
 mod m20261124_000002_first_agent_response_index;
+mod m20261127_000003_first_agent_response_column;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_tables::Migration),
             Box::new(m20261124_000002_first_agent_response_index::Migration),
+            Box::new(m20261127_000003_first_agent_response_column::Migration),
         ]
     }
 }

@@ -367,18 +367,16 @@ pub async fn resolution(
 }
 
 /// Time to the first agent message (HUMAN_AGENT_RESPONSE or AI_AGENT_RESPONSE), by its
-/// `created_at`.
+/// `created_at`, as kept in the ticket's `first_agent_response_at`.
 pub async fn first_response(
     db: &DatabaseConnection,
     scope: &Scope,
     filter: Option<&TicketFilter>,
 ) -> AppResult<FirstResponse> {
     let backend = db.get_database_backend();
-    // One descent of the partial index `idx_message_first_agent_response` per ticket; the
-    // IN list must stay word for word the index's predicate.
-    let first_agent = r#"(SELECT MIN("m"."created_at") FROM "support_ticket_message" AS "m"
-        WHERE "m"."ticket_id" = "support_ticket"."id"
-        AND "m"."message_type" IN ('HUMAN_AGENT_RESPONSE', 'AI_AGENT_RESPONSE'))"#;
+    // Kept on the ticket by triggers on messages (see the migration that added it), so no
+    // message is read here.
+    let first_agent = r#""support_ticket"."first_agent_response_at""#;
     let hours = hours_between(backend, TICKET_CREATED, first_agent);
     let inner = selection(db, scope, filter)?
         .expr_as(Expr::cust(hours), Alias::new("x"))

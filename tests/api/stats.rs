@@ -803,3 +803,84 @@ async fn the_last_instants_of_a_period_stay_in_it_to_the_microsecond() {
     })
     .await;
 }
+
+/// `(responded, awaitingResponse, averageHours)` of the first-response statistic.
+async fn first_response(app: &TestApp) -> (Value, Value, Value) {
+    let r = app
+        .graphql(
+            Some(&app.all_areas()),
+            "{ stats { firstResponse { responded awaitingResponse averageHours } } }",
+            json!({}),
+        )
+        .await;
+    let f = &r.body["data"]["stats"]["firstResponse"];
+    assert!(f.is_object(), "{}", r.text);
+    (
+        f["responded"].clone(),
+        f["awaitingResponse"].clone(),
+        f["averageHours"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn the_first_response_kept_on_the_ticket_follows_every_write_to_its_messages() {
+    use sea_orm::ConnectionTrait;
+    each_backend(|app| async move {
+        let t0 = base();
+        let ticket = app
+            .ticket_with(None, |t| t.created_at = Set(t0))
+            .await;
+        // A new ticket, then a customer message: nobody has answered.
+        app.message(&ticket, 0, MessageType::InitialRequest, t0).await;
+        assert_eq!(first_response(&app).await, (json!(0), json!(1), Value::Null));
+        // An agent answers after two hours, then an earlier answer turns up.
+        let late = app
+            .message(&ticket, 1, MessageType::HumanAgentResponse, t0 + Duration::hours(2))
+            .await;
+        assert_eq!(first_response(&app).await, (json!(1), json!(0), json!(2.0)));
+        let early = app
+            .message(&ticket, 2, MessageType::AiAgentResponse, t0 + Duration::hours(1))
+            .await;
+        assert_eq!(first_response(&app).await.2, json!(1.0));
+        // Writers other than the gateway: an UPDATE that makes the early one a customer's...
+        let sql = |s: String| {
+            let db = app.db.clone();
+            async move { db.execute_unprepared(&s).await.expect("sql") }
+        };
+        sql(format!(
+            "UPDATE support_ticket_message SET message_type = 'CUSTOMER_RESPONSE' WHERE id = '{early}'"
+        ))
+        .await;
+        assert_eq!(first_response(&app).await.2, json!(2.0));
+        // ...one that moves the late answer to another ticket...
+        let other = app.ticket(None).await;
+        sql(format!(
+            "UPDATE support_ticket_message SET ticket_id = '{other}' WHERE id = '{late}'"
+        ))
+        .await;
+        let (responded, awaiting, _) = first_response(&app).await;
+        assert_eq!((responded, awaiting), (json!(1), json!(1)));
+        // ...and a DELETE.
+        sql(format!("DELETE FROM support_ticket_message WHERE id = '{late}'")).await;
+        assert_eq!(first_response(&app).await, (json!(0), json!(2), Value::Null));
+        // Recategorizing a ticket leaves it as it was.
+        sql(format!(
+            "UPDATE support_ticket_message SET message_type = 'HUMAN_AGENT_RESPONSE' WHERE id = '{early}'"
+        ))
+        .await;
+        let patch = br#"{"human_verified_category": "CHARGER", "human_verified_subcategory": "OFFLINE"}"#;
+        let token = app.token(Access::AllAreas, READ_WRITE);
+        let r = app
+            .rest(
+                "PATCH",
+                &format!("/v2/support_tickets/{ticket}"),
+                Some(&token),
+                &[("content-type", "application/json")],
+                Some(patch.to_vec()),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(first_response(&app).await, (json!(1), json!(1), json!(1.0)));
+    })
+    .await;
+}
