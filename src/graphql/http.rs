@@ -249,8 +249,10 @@ fn rate_limited(
     let one = |report: &RateLimit| {
         let mut err = ServerError::new(
             format!(
-                "This request costs {total} points and {} are left of {} an hour; try again in {wait} seconds.",
-                decision.remaining, decision.limit
+                "This request costs {total} points and {} are left of {} an hour; try again in {wait} second{}.",
+                decision.remaining,
+                decision.limit,
+                if wait == 1 { "" } else { "s" }
             ),
             None,
         );

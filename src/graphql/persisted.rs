@@ -182,7 +182,7 @@ impl PersistedQueries {
     pub async fn resolve(&self, request: &mut Request) -> Result<(), Refusal> {
         let hash = requested_hash(request)?;
         if let Some(manifest) = &self.manifest {
-            return self.from_manifest(manifest, request, hash.as_deref());
+            return self.settle_by_manifest(manifest, request, hash.as_deref());
         }
         let Some(hash) = hash else {
             return Ok(());
@@ -212,7 +212,7 @@ impl PersistedQueries {
         Ok(())
     }
 
-    fn from_manifest(
+    fn settle_by_manifest(
         &self,
         manifest: &Manifest,
         request: &mut Request,

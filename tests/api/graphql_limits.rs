@@ -92,6 +92,12 @@ async fn each_operation_costs_its_weight_in_hundreds_rounded_up() {
                 json!({}),
                 3,
             ),
+            // The README's second example: 401 + 201 = 602
+            (
+                "{ tickets(first: 100) { nodes { id messages { id } user { fullName organization { name } } } } stats { total statusBreakdown { value count } } }",
+                json!({}),
+                7,
+            ),
             // A page size from a variable: 1 + 50 * 2
             (
                 "query($n: Int) { tickets(first: $n) { nodes { user { id } } } }",

@@ -464,3 +464,113 @@ async fn an_instance_that_cannot_reach_redis_still_serves() {
     })
     .await;
 }
+
+/// A `redis-server` of the test's own, on `port`, keeping nothing on disk; killed when
+/// dropped. `None` (with a notice) where the binary is not installed.
+fn own_redis(port: u16) -> Option<tokio::process::Child> {
+    let started = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    match started {
+        Ok(child) => Some(child),
+        Err(e) => {
+            notice(&format!(
+                "redis-server could not start ({e}): recovery test skipped"
+            ));
+            None
+        }
+    }
+}
+
+/// Waits until the Redis at `url` answers, up to 10 s.
+async fn until_answering(url: &str) {
+    for _ in 0..200 {
+        if redis_cmd(url, &["PING"]).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not answer within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limiter_whose_redis_goes_away_serves_uncounted_then_recovers_by_itself() {
+    let port = closed_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let Some(mut redis) = own_redis(port) else {
+        return;
+    };
+    until_answering(&url).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = Db {
+        kind: crate::harness::Kind::Sqlite,
+        url: format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("gateway.db").display()
+        ),
+    };
+    let server = start(
+        &db,
+        &url,
+        &[
+            ("RATE_LIMIT_PER_HOUR", "100"),
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+        ],
+    )
+    .await;
+    let token = token_of(&fresh_client());
+    let remaining = |r: &Reply| budget(r).1.map(str::to_owned);
+    let r = server.get(TICKETS, Some(&token)).await;
+    assert_eq!(remaining(&r).as_deref(), Some("99"), "{:?}", r.headers);
+
+    // Redis goes away: every request is still served, uncounted, and one warning says so.
+    redis.kill().await.expect("stop redis-server");
+    for i in 0..5 {
+        let r = server.get(TICKETS, Some(&token)).await;
+        assert_eq!(r.status, 200, "request {i}: {}", r.text);
+        assert_eq!(remaining(&r).as_deref(), Some("100"), "request {i}");
+    }
+    let warnings = |server: &Server| {
+        server
+            .lines()
+            .iter()
+            .filter(|l| l.contains("rate limit store unreachable"))
+            .count()
+    };
+    assert_eq!(warnings(&server), 1, "{}", server.log_text());
+
+    // It comes back (empty: it kept nothing): counting resumes without a restart.
+    let _redis = own_redis(port).expect("redis-server starts again");
+    until_answering(&url).await;
+    let mut counted = None;
+    for _ in 0..100 {
+        let r = server.get(TICKETS, Some(&token)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        if remaining(&r).as_deref() == Some("99") {
+            counted = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        counted.is_some(),
+        "never counted again:\n{}",
+        server.log_text()
+    );
+    let r = server.get(TICKETS, Some(&token)).await;
+    assert_eq!(remaining(&r).as_deref(), Some("98"));
+    assert!(
+        server
+            .lines()
+            .iter()
+            .any(|l| l.contains("rate limit store reachable again")),
+        "{}",
+        server.log_text()
+    );
+    assert_eq!(warnings(&server), 1, "{}", server.log_text());
+}
