@@ -40,7 +40,14 @@ pub struct Loaders {
     pub history: Cached<HistoryLoader>,
     /// Drill-down lists this request may still open (see [`MAX_DRILL_DOWNS`]).
     drill_downs: std::sync::atomic::AtomicUsize,
+    /// Statistics this request may run at once (see [`STATISTICS_AT_ONCE`]).
+    statistics: tokio::sync::Semaphore,
 }
+
+/// Statistics one request runs at the same time, each on a pooled connection of its own: a
+/// dashboard asking for all of them is answered in about the time of its slowest few, and
+/// still leaves most of the pool (16 connections on PostgreSQL, 8 on SQLite) to other requests.
+pub const STATISTICS_AT_ONCE: usize = 4;
 
 /// Drill-down lists (`tickets` under a statistic) one request may open. Each is a query of
 /// its own, and a volume series can have thousands of points, so the number of lists is
@@ -58,7 +65,17 @@ impl Loaders {
             messages: loader(MessagesLoader(source.clone()), delay),
             history: loader(HistoryLoader(source), delay),
             drill_downs: std::sync::atomic::AtomicUsize::new(MAX_DRILL_DOWNS),
+            statistics: tokio::sync::Semaphore::new(STATISTICS_AT_ONCE),
         }
+    }
+
+    /// Waits for one of the request's [`STATISTICS_AT_ONCE`] turns to run a statistic.
+    pub async fn statistic_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+        // The semaphore is never closed; should it be, the statistic is not run.
+        self.statistics
+            .acquire()
+            .await
+            .map_err(|_| AppError::Internal("the statistics semaphore is closed".into()))
     }
 
     /// Takes one drill-down from the request's allowance; false when none is left.
@@ -183,5 +200,28 @@ pub fn loader_error(err: Arc<AppError>) -> async_graphql::Error {
             // The cause goes to the log (its debug form), not to the client.
             other => AppError::Internal(format!("{other:?}")).into_graphql(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_runs_at_most_its_share_of_statistics_at_once() {
+        let loaders = Loaders::new(
+            DatabaseConnection::default(),
+            Scope::new(crate::auth::Access::AllAreas, None),
+            Duration::ZERO,
+        );
+        let mut held = Vec::new();
+        for _ in 0..STATISTICS_AT_ONCE {
+            held.push(loaders.statistic_permit().await.unwrap());
+        }
+        assert!(loaders.statistic_permit().now_or_never().is_none());
+        held.pop();
+        assert!(loaders.statistic_permit().now_or_never().is_some());
     }
 }

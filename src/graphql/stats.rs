@@ -34,6 +34,34 @@ impl TicketStats {
     }
 }
 
+/// The pool of a statistic, held for as long as the statement that uses it: one permit of
+/// the request's [`STATISTICS_AT_ONCE`](super::loaders::STATISTICS_AT_ONCE), so a request asking
+/// for every statistic runs them concurrently without taking every pooled connection.
+async fn statistic<'a>(ctx: &Context<'a>) -> Result<Permitted<'a>> {
+    let permit = match ctx.data_opt::<Loaders>() {
+        Some(loaders) => Some(loaders.statistic_permit().await?),
+        None => None,
+    };
+    Ok(Permitted {
+        db: db(ctx)?,
+        _permit: permit,
+    })
+}
+
+/// A connection pool borrowed with a permit to use it.
+struct Permitted<'a> {
+    db: &'a sea_orm::DatabaseConnection,
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl std::ops::Deref for Permitted<'_> {
+    type Target = sea_orm::DatabaseConnection;
+
+    fn deref(&self) -> &Self::Target {
+        self.db
+    }
+}
+
 /// What a bucket's `tickets` lists.
 #[derive(Clone)]
 struct DrillDown {
@@ -45,7 +73,10 @@ struct DrillDown {
 impl TicketStats {
     /// How many tickets match the filter.
     async fn total(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(crate::data::tickets::count(db(ctx)?, &self.scope, self.filter.as_ref()).await?)
+        Ok(
+            crate::data::tickets::count(&*statistic(ctx).await?, &self.scope, self.filter.as_ref())
+                .await?,
+        )
     }
 
     /// Flows from human-verified category to human-verified subcategory, for a Sankey
@@ -53,7 +84,8 @@ impl TicketStats {
     /// but no subcategory flows to the node `subcategory:No subcategory`, so the links out of
     /// a category add up to its tickets.
     async fn sankey(&self, ctx: &Context<'_>) -> Result<Sankey> {
-        let sankey = stats::sankey(db(ctx)?, &self.scope, self.filter.as_ref()).await?;
+        let sankey =
+            stats::sankey(&*statistic(ctx).await?, &self.scope, self.filter.as_ref()).await?;
         Ok(Sankey {
             nodes: sankey
                 .nodes
@@ -86,7 +118,7 @@ impl TicketStats {
         #[graphql(default)] group_by: Period,
     ) -> Result<Vec<VolumePoint>> {
         let points = stats::volume(
-            db(ctx)?,
+            &*statistic(ctx).await?,
             &self.scope,
             self.filter.as_ref(),
             group_by,
@@ -106,7 +138,8 @@ impl TicketStats {
     /// Resolved and unresolved tickets and the time resolving took
     /// (`resolvedAt - createdAt`).
     async fn resolution(&self, ctx: &Context<'_>) -> Result<Resolution> {
-        let r = stats::resolution(db(ctx)?, &self.scope, self.filter.as_ref()).await?;
+        let r =
+            stats::resolution(&*statistic(ctx).await?, &self.scope, self.filter.as_ref()).await?;
         Ok(Resolution {
             resolution_rate: r.resolution_rate,
             total_resolved: r.total_resolved,
@@ -120,7 +153,8 @@ impl TicketStats {
     /// Time from a ticket's creation to its first agent message (`HUMAN_AGENT_RESPONSE` or
     /// `AI_AGENT_RESPONSE`, the earliest by `createdAt`).
     async fn first_response(&self, ctx: &Context<'_>) -> Result<FirstResponse> {
-        let r = stats::first_response(db(ctx)?, &self.scope, self.filter.as_ref()).await?;
+        let r = stats::first_response(&*statistic(ctx).await?, &self.scope, self.filter.as_ref())
+            .await?;
         Ok(FirstResponse {
             responded: r.times.count,
             awaiting_response: r.awaiting_response,
@@ -158,8 +192,14 @@ impl TicketStats {
         #[graphql(default)] basis: Basis,
     ) -> Result<TopCategories> {
         let limit = stats::check_limit("limit", i64::from(limit))?;
-        let top = stats::top_categories(db(ctx)?, &self.scope, self.filter.as_ref(), basis, limit)
-            .await?;
+        let top = stats::top_categories(
+            &*statistic(ctx).await?,
+            &self.scope,
+            self.filter.as_ref(),
+            basis,
+            limit,
+        )
+        .await?;
         Ok(TopCategories {
             categories: top
                 .categories
@@ -195,7 +235,13 @@ impl TicketStats {
         #[graphql(default = 10)] limit: i32,
     ) -> Result<CategorizationAgreement> {
         let limit = stats::check_limit("limit", i64::from(limit))?;
-        let a = stats::agreement(db(ctx)?, &self.scope, self.filter.as_ref(), limit).await?;
+        let a = stats::agreement(
+            &*statistic(ctx).await?,
+            &self.scope,
+            self.filter.as_ref(),
+            limit,
+        )
+        .await?;
         Ok(CategorizationAgreement {
             compared: a.compared,
             category_agreement_rate: a.category_agreement_rate,
@@ -221,8 +267,13 @@ impl TicketStats {
         ctx: &Context<'_>,
         dimension: Dimension,
     ) -> Result<Vec<BreakdownBucket>> {
-        let buckets =
-            stats::breakdown(db(ctx)?, &self.scope, self.filter.as_ref(), dimension).await?;
+        let buckets = stats::breakdown(
+            &*statistic(ctx).await?,
+            &self.scope,
+            self.filter.as_ref(),
+            dimension,
+        )
+        .await?;
         Ok(buckets
             .into_iter()
             .map(|b| BreakdownBucket {

@@ -413,6 +413,22 @@ async fn a_hash_that_is_not_its_documents_is_refused_and_registers_nothing() {
     assert_eq!(error_code(&r.body), Some("PERSISTED_QUERY_HASH_MISMATCH"));
     let r = post(&app, &token, json!({ "extensions": persisted(&hash) })).await;
     assert_eq!(error_code(&r.body), Some("PERSISTED_QUERY_NOT_FOUND"));
+    // The same over GET.
+    let extensions = persisted(&hash).to_string();
+    let r = get(
+        &app,
+        &token,
+        &[
+            ("query", "{ viewer { canRead } }"),
+            ("extensions", &extensions),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(error_code(&r.body), Some("PERSISTED_QUERY_HASH_MISMATCH"));
+    let r = get(&app, &token, &[("extensions", &extensions)]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(error_code(&r.body), Some("PERSISTED_QUERY_NOT_FOUND"));
     // A malformed persistedQuery is the client's mistake.
     let r = post(
         &app,
