@@ -248,7 +248,13 @@ async fn serve(cli: &Cli, settings: ServeSettings) -> Result<(), String> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let config =
         AppConfig::new(&base, settings.graphql.clone())?.with_edge(settings.edge.clone())?;
-    let app = Application::on(listener, AppState::new(db.clone(), keys.clone(), config));
+    let mut state = AppState::new(db.clone(), keys.clone(), config);
+    if let Some(url) = &cli.database.database_replica_url {
+        let timeout = Some(settings.edge.request_timeout());
+        state = state.with_replica(db::connect_replica(url, timeout).await?);
+        tracing::info!(replica = %db::redacted(url), "statistics read from the replica");
+    }
+    let app = Application::on(listener, state);
     tracing::info!("listening on http://{addr}");
     tracing::info!(
         "GraphiQL: http://{addr}/graphql   dashboard: http://{addr}/dashboard   REST: {base}/v2/support_tickets"

@@ -20,6 +20,10 @@ pub struct DatabaseSettings {
         global = true
     )]
     pub database_url: String,
+    /// A read replica of the PostgreSQL database for statistics (`postgres://...`); unset:
+    /// everything reads from `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_REPLICA_URL", global = true)]
+    pub database_replica_url: Option<String>,
 }
 
 /// How tokens are verified (and, with a shared secret, minted).

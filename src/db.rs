@@ -87,6 +87,47 @@ pub async fn connect_with(
     })
 }
 
+/// How the replica's connections name themselves in `pg_stat_activity`.
+pub const REPLICA_APPLICATION_NAME: &str = "ticket-gateway-replica";
+
+/// A pool on the read replica of `DATABASE_REPLICA_URL` (PostgreSQL), connecting when first
+/// used: a replica that is down at start delays nothing, its statistics run on the primary.
+/// Waits at most a second for a connection, so a replica gone away costs little.
+pub async fn connect_replica(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, String> {
+    let shown = redacted(url);
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(format!(
+            "DATABASE_REPLICA_URL `{shown}` is not a postgres:// URL"
+        ));
+    }
+    url::Url::parse(url)
+        .map_err(|e| format!("DATABASE_REPLICA_URL `{shown}` is malformed: {e}"))?;
+    let millis = statement_timeout
+        .filter(|_| !url.contains("statement_timeout"))
+        .map(|limit| limit.as_millis().to_string());
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_timeout(Duration::from_secs(1))
+        .max_connections(16)
+        .min_connections(0)
+        .connect_lazy(true)
+        .map_sqlx_postgres_opts(move |o| {
+            let o = o.application_name(REPLICA_APPLICATION_NAME);
+            match &millis {
+                Some(millis) => o.options([("statement_timeout", millis.clone())]),
+                None => o,
+            }
+        });
+    Database::connect(options)
+        .await
+        .map_err(|e| format!("DATABASE_REPLICA_URL `{shown}`: {e}"))
+}
+
 /// Brings the schema up to date, then refreshes the planner's statistics if anything changed.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
     let fail = |e: sea_orm::DbErr| format!("migrating the database failed: {e}");

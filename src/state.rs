@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::JwtKeys;
 use crate::config::AppConfig;
+use crate::data::replica::Replica;
 use crate::edge::{Health, Metrics};
 use crate::graphql::{self, GatewaySchema};
 use crate::limit::{Budgets, Clock, Limiter, RedisStore, SystemClock, KEY_PREFIX};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub limiter: Limiter,
     /// GraphQL documents known by their hash.
     pub persisted: Arc<graphql::PersistedQueries>,
+    /// The read replica statistics read from, when there is one.
+    pub replica: Option<Arc<Replica>>,
 }
 
 impl AppState {
@@ -88,7 +91,14 @@ impl AppState {
             health,
             limiter,
             persisted,
+            replica: None,
         }
+    }
+
+    /// Statistics read from `replica` (see [`crate::data::replica`]).
+    pub fn with_replica(mut self, replica: DatabaseConnection) -> Self {
+        self.replica = Some(Arc::new(Replica::new(replica)));
+        self
     }
 }
 

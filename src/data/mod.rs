@@ -2,6 +2,7 @@
 //! [`Scope`]. GraphQL resolvers and REST handlers are thin callers of these.
 
 pub mod messages;
+pub mod replica;
 mod rows;
 pub mod scope;
 pub mod stats;

@@ -14,6 +14,7 @@ use entity::support_ticket::Model;
 use super::db;
 use super::loaders::{shared, Loaders, MessagesKey};
 use super::types::{PageInfo, Ticket};
+use crate::data::replica::{self, Replica};
 use crate::data::tickets::{self, Columns, Cursor, PageSpec, TicketOrder};
 use crate::data::{messages, users, Scope};
 use crate::error::AppError;
@@ -218,6 +219,7 @@ pub async fn connection(
         has_previous: page.has_previous,
         scope,
         filter,
+        counts_with_statistics: false,
     })
 }
 
@@ -241,6 +243,16 @@ pub struct TicketConnection {
     has_previous: bool,
     scope: Scope,
     filter: Option<TicketFilter>,
+    /// Whether `totalCount` is a statistic's drill-down count, read where statistics are.
+    counts_with_statistics: bool,
+}
+
+impl TicketConnection {
+    /// This connection as the drill-down of a statistic.
+    pub fn drilling_down(mut self) -> Self {
+        self.counts_with_statistics = true;
+        self
+    }
 }
 
 /// A ticket and its position in the list.
@@ -290,6 +302,11 @@ impl TicketConnection {
 
     /// How many tickets match the filter in all pages (one COUNT, run only when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(tickets::count(db(ctx)?, &self.scope, self.filter.as_ref()).await?)
+        let count = |db| tickets::count(db, &self.scope, self.filter.as_ref());
+        if !self.counts_with_statistics {
+            return Ok(count(db(ctx)?).await?);
+        }
+        let replica = ctx.data_opt::<Arc<Replica>>().map(|r| &**r);
+        Ok(replica::read(replica, db(ctx)?, count).await?)
     }
 }

@@ -327,6 +327,9 @@ async fn execute(
             request.set_parsed_query(ExecutableDocument::clone(doc));
         }
         request = request.data(state.db.clone());
+        if let Some(replica) = &state.replica {
+            request = request.data(replica.clone());
+        }
         if let Some(report) = reports.as_ref().and_then(|r| r.get(i)) {
             request = request.data(report.clone());
         }

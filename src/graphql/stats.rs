@@ -8,6 +8,7 @@ use entity::{Category, Subcategory};
 use super::connection::{connection, page_spec, TicketConnection};
 use super::db;
 use super::loaders::{Loaders, MAX_DRILL_DOWNS};
+use crate::data::replica::{self, Replica};
 use crate::data::stats::{self, drill, Basis, Dimension, Period};
 use crate::data::tickets::TicketOrder;
 use crate::data::Scope;
@@ -34,32 +35,21 @@ impl TicketStats {
     }
 }
 
-/// The pool of a statistic, held for as long as the statement that uses it: one permit of
-/// the request's [`STATISTICS_AT_ONCE`](super::loaders::STATISTICS_AT_ONCE), so a request asking
-/// for every statistic runs them concurrently without taking every pooled connection.
-async fn statistic<'a>(ctx: &Context<'a>) -> Result<Permitted<'a>> {
-    let permit = match ctx.data_opt::<Loaders>() {
+/// Runs a statistic on the statistics pool (the read replica when there is one, else the
+/// primary), holding one of the request's [`STATISTICS_AT_ONCE`](super::loaders::STATISTICS_AT_ONCE)
+/// turns meanwhile, so a request asking for every statistic runs them concurrently without
+/// taking every pooled connection.
+async fn on_stats<'a, T, F, Fut>(ctx: &Context<'a>, run: F) -> Result<T>
+where
+    F: Fn(&'a sea_orm::DatabaseConnection) -> Fut,
+    Fut: std::future::Future<Output = crate::error::AppResult<T>>,
+{
+    let _permit = match ctx.data_opt::<Loaders>() {
         Some(loaders) => Some(loaders.statistic_permit().await?),
         None => None,
     };
-    Ok(Permitted {
-        db: db(ctx)?,
-        _permit: permit,
-    })
-}
-
-/// A connection pool borrowed with a permit to use it.
-struct Permitted<'a> {
-    db: &'a sea_orm::DatabaseConnection,
-    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
-}
-
-impl std::ops::Deref for Permitted<'_> {
-    type Target = sea_orm::DatabaseConnection;
-
-    fn deref(&self) -> &Self::Target {
-        self.db
-    }
+    let replica = ctx.data_opt::<std::sync::Arc<Replica>>().map(|r| &**r);
+    Ok(replica::read(replica, db(ctx)?, run).await?)
 }
 
 /// What a bucket's `tickets` lists.
@@ -73,10 +63,10 @@ struct DrillDown {
 impl TicketStats {
     /// How many tickets match the filter.
     async fn total(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(
-            crate::data::tickets::count(&*statistic(ctx).await?, &self.scope, self.filter.as_ref())
-                .await?,
-        )
+        on_stats(ctx, |db| {
+            crate::data::tickets::count(db, &self.scope, self.filter.as_ref())
+        })
+        .await
     }
 
     /// Flows from human-verified category to human-verified subcategory, for a Sankey
@@ -84,8 +74,10 @@ impl TicketStats {
     /// but no subcategory flows to the node `subcategory:No subcategory`, so the links out of
     /// a category add up to its tickets.
     async fn sankey(&self, ctx: &Context<'_>) -> Result<Sankey> {
-        let sankey =
-            stats::sankey(&*statistic(ctx).await?, &self.scope, self.filter.as_ref()).await?;
+        let sankey = on_stats(ctx, |db| {
+            stats::sankey(db, &self.scope, self.filter.as_ref())
+        })
+        .await?;
         Ok(Sankey {
             nodes: sankey
                 .nodes
@@ -117,13 +109,9 @@ impl TicketStats {
         ctx: &Context<'_>,
         #[graphql(default)] group_by: Period,
     ) -> Result<Vec<VolumePoint>> {
-        let points = stats::volume(
-            &*statistic(ctx).await?,
-            &self.scope,
-            self.filter.as_ref(),
-            group_by,
-            "groupBy",
-        )
+        let points = on_stats(ctx, |db| {
+            stats::volume(db, &self.scope, self.filter.as_ref(), group_by, "groupBy")
+        })
         .await?;
         Ok(points
             .into_iter()
@@ -138,8 +126,10 @@ impl TicketStats {
     /// Resolved and unresolved tickets and the time resolving took
     /// (`resolvedAt - createdAt`).
     async fn resolution(&self, ctx: &Context<'_>) -> Result<Resolution> {
-        let r =
-            stats::resolution(&*statistic(ctx).await?, &self.scope, self.filter.as_ref()).await?;
+        let r = on_stats(ctx, |db| {
+            stats::resolution(db, &self.scope, self.filter.as_ref())
+        })
+        .await?;
         Ok(Resolution {
             resolution_rate: r.resolution_rate,
             total_resolved: r.total_resolved,
@@ -153,8 +143,10 @@ impl TicketStats {
     /// Time from a ticket's creation to its first agent message (`HUMAN_AGENT_RESPONSE` or
     /// `AI_AGENT_RESPONSE`, the earliest by `createdAt`).
     async fn first_response(&self, ctx: &Context<'_>) -> Result<FirstResponse> {
-        let r = stats::first_response(&*statistic(ctx).await?, &self.scope, self.filter.as_ref())
-            .await?;
+        let r = on_stats(ctx, |db| {
+            stats::first_response(db, &self.scope, self.filter.as_ref())
+        })
+        .await?;
         Ok(FirstResponse {
             responded: r.times.count,
             awaiting_response: r.awaiting_response,
@@ -192,13 +184,9 @@ impl TicketStats {
         #[graphql(default)] basis: Basis,
     ) -> Result<TopCategories> {
         let limit = stats::check_limit("limit", i64::from(limit))?;
-        let top = stats::top_categories(
-            &*statistic(ctx).await?,
-            &self.scope,
-            self.filter.as_ref(),
-            basis,
-            limit,
-        )
+        let top = on_stats(ctx, |db| {
+            stats::top_categories(db, &self.scope, self.filter.as_ref(), basis, limit)
+        })
         .await?;
         Ok(TopCategories {
             categories: top
@@ -235,12 +223,9 @@ impl TicketStats {
         #[graphql(default = 10)] limit: i32,
     ) -> Result<CategorizationAgreement> {
         let limit = stats::check_limit("limit", i64::from(limit))?;
-        let a = stats::agreement(
-            &*statistic(ctx).await?,
-            &self.scope,
-            self.filter.as_ref(),
-            limit,
-        )
+        let a = on_stats(ctx, |db| {
+            stats::agreement(db, &self.scope, self.filter.as_ref(), limit)
+        })
         .await?;
         Ok(CategorizationAgreement {
             compared: a.compared,
@@ -267,12 +252,9 @@ impl TicketStats {
         ctx: &Context<'_>,
         dimension: Dimension,
     ) -> Result<Vec<BreakdownBucket>> {
-        let buckets = stats::breakdown(
-            &*statistic(ctx).await?,
-            &self.scope,
-            self.filter.as_ref(),
-            dimension,
-        )
+        let buckets = on_stats(ctx, |db| {
+            stats::breakdown(db, &self.scope, self.filter.as_ref(), dimension)
+        })
         .await?;
         Ok(buckets
             .into_iter()
@@ -310,7 +292,7 @@ macro_rules! drill_down {
                     .into());
                 }
                 let DrillDown { scope, filter } = self.drill.clone();
-                connection(ctx, scope, Some(filter), &spec).await
+                Ok(connection(ctx, scope, Some(filter), &spec).await?.drilling_down())
             }
         }
     };

@@ -15,6 +15,7 @@ use super::openapi::{
 };
 use super::query::{self, clip, QueryParams};
 use crate::auth::{MaybePrincipal, OAuthScope};
+use crate::data::replica;
 use crate::data::stats::{self, Basis, Dimension, Period, MAX_RANKED};
 use crate::data::Scope;
 use crate::error::{AppError, AppResult, FieldError};
@@ -128,7 +129,10 @@ pub async fn sankey(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<SankeyBody>> {
     let s = select(principal, raw, no_argument)?;
-    let sankey = stats::sankey(&state.db, &s.scope, Some(&s.filter)).await?;
+    let sankey = replica::read(state.replica.as_deref(), &state.db, |db| {
+        stats::sankey(db, &s.scope, Some(&s.filter))
+    })
+    .await?;
     Ok(Json(SankeyBody::new(sankey)))
 }
 
@@ -158,8 +162,10 @@ pub async fn volume(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<VolumeBody>> {
     let s = select(principal, raw, group_by)?;
-    let points =
-        stats::volume(&state.db, &s.scope, Some(&s.filter), s.argument, "group_by").await?;
+    let points = replica::read(state.replica.as_deref(), &state.db, |db| {
+        stats::volume(db, &s.scope, Some(&s.filter), s.argument, "group_by")
+    })
+    .await?;
     Ok(Json(VolumeBody::new(points)))
 }
 
@@ -189,7 +195,10 @@ pub async fn resolution(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<ResolutionBody>> {
     let s = select(principal, raw, no_argument)?;
-    let resolution = stats::resolution(&state.db, &s.scope, Some(&s.filter)).await?;
+    let resolution = replica::read(state.replica.as_deref(), &state.db, |db| {
+        stats::resolution(db, &s.scope, Some(&s.filter))
+    })
+    .await?;
     Ok(Json(ResolutionBody::new(resolution)))
 }
 
@@ -218,7 +227,10 @@ pub async fn status(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<StatusBreakdownBody>> {
     let s = select(principal, raw, no_argument)?;
-    let buckets = stats::breakdown(&state.db, &s.scope, Some(&s.filter), Dimension::Status).await?;
+    let buckets = replica::read(state.replica.as_deref(), &state.db, |db| {
+        stats::breakdown(db, &s.scope, Some(&s.filter), Dimension::Status)
+    })
+    .await?;
     Ok(Json(StatusBreakdownBody::new(buckets)))
 }
 
@@ -247,8 +259,10 @@ pub async fn priority(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<PriorityBreakdownBody>> {
     let s = select(principal, raw, no_argument)?;
-    let buckets =
-        stats::breakdown(&state.db, &s.scope, Some(&s.filter), Dimension::Priority).await?;
+    let buckets = replica::read(state.replica.as_deref(), &state.db, |db| {
+        stats::breakdown(db, &s.scope, Some(&s.filter), Dimension::Priority)
+    })
+    .await?;
     Ok(Json(PriorityBreakdownBody::new(buckets)))
 }
 
@@ -277,7 +291,10 @@ pub async fn source(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<SourceBreakdownBody>> {
     let s = select(principal, raw, no_argument)?;
-    let buckets = stats::breakdown(&state.db, &s.scope, Some(&s.filter), Dimension::Source).await?;
+    let buckets = replica::read(state.replica.as_deref(), &state.db, |db| {
+        stats::breakdown(db, &s.scope, Some(&s.filter), Dimension::Source)
+    })
+    .await?;
     Ok(Json(SourceBreakdownBody::new(buckets)))
 }
 
@@ -308,13 +325,15 @@ pub async fn top_categories(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<TopCategoriesBody>> {
     let s = select(principal, raw, limit)?;
-    let top = stats::top_categories(
-        &state.db,
-        &s.scope,
-        Some(&s.filter),
-        Basis::HumanVerified,
-        s.argument,
-    )
+    let top = replica::read(state.replica.as_deref(), &state.db, |db| {
+        stats::top_categories(
+            db,
+            &s.scope,
+            Some(&s.filter),
+            Basis::HumanVerified,
+            s.argument,
+        )
+    })
     .await?;
     Ok(Json(TopCategoriesBody::new(top)))
 }

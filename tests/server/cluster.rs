@@ -93,6 +93,56 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// A streaming replica of this cluster (`pg_basebackup -R`), started, on a port of its own.
+    pub async fn replica(&self) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("tg-pg-replica-")
+            .tempdir_in("/var/tmp")
+            .map_err(|e| format!("cannot make a directory: {e}"))?;
+        run(
+            Command::new("chown")
+                .arg(format!("{OS_USER}:{OS_USER}"))
+                .arg(dir.path()),
+            "chown",
+        )
+        .await?;
+        let mut replica = Self {
+            data: dir.path().join("data"),
+            port: free_port()?,
+            running: false,
+            dir,
+        };
+        run(
+            replica
+                .as_postgres("pg_basebackup")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
+                .arg("-D")
+                .arg(&replica.data)
+                .args(["-R", "-X", "stream", "--no-sync", "--checkpoint=fast"]),
+            "pg_basebackup",
+        )
+        .await?;
+        // The copied settings name the primary's port and socket; the last line wins.
+        let settings = format!(
+            "\nport = {}\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            replica.port,
+            replica.dir.path().display()
+        );
+        let conf = replica.data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).map_err(|e| format!("{conf:?}: {e}"))?;
+        text.push_str(&settings);
+        std::fs::write(&conf, text).map_err(|e| format!("{conf:?}: {e}"))?;
+        replica.start_again().await?;
+        Ok(replica)
+    }
+
     /// `postgres://postgres@127.0.0.1:PORT/{database}`.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)

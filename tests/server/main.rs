@@ -8,5 +8,6 @@ mod access_log;
 mod cluster;
 mod harness;
 mod outage;
+mod replica;
 mod shared_limits;
 mod shutdown;
