@@ -51,17 +51,7 @@ impl Cluster {
 
     /// A new cluster, initialized and started.
     pub async fn start() -> Result<Self, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("tg-pg-")
-            .tempdir_in("/var/tmp")
-            .map_err(|e| format!("cannot make a directory: {e}"))?;
-        run(
-            Command::new("chown")
-                .arg(format!("{OS_USER}:{OS_USER}"))
-                .arg(dir.path()),
-            "chown",
-        )
-        .await?;
+        let dir = postgres_dir("tg-pg-").await?;
         let data = dir.path().join("data");
         let mut cluster = Self {
             data,
@@ -95,17 +85,7 @@ impl Cluster {
 
     /// A streaming replica of this cluster (`pg_basebackup -R`), started, on a port of its own.
     pub async fn replica(&self) -> Result<Self, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("tg-pg-replica-")
-            .tempdir_in("/var/tmp")
-            .map_err(|e| format!("cannot make a directory: {e}"))?;
-        run(
-            Command::new("chown")
-                .arg(format!("{OS_USER}:{OS_USER}"))
-                .arg(dir.path()),
-            "chown",
-        )
-        .await?;
+        let dir = postgres_dir("tg-pg-replica-").await?;
         let mut replica = Self {
             data: dir.path().join("data"),
             port: free_port()?,
@@ -211,6 +191,22 @@ impl Drop for Cluster {
         }
         // The TempDir removes the directory and everything in it.
     }
+}
+
+/// A new directory under /var/tmp owned by the postgres OS user, removed when dropped.
+async fn postgres_dir(prefix: &str) -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/var/tmp")
+        .map_err(|e| format!("cannot make a directory: {e}"))?;
+    run(
+        Command::new("chown")
+            .arg(format!("{OS_USER}:{OS_USER}"))
+            .arg(dir.path()),
+        "chown",
+    )
+    .await?;
+    Ok(dir)
 }
 
 async fn run(command: &mut Command, what: &str) -> Result<(), String> {
