@@ -231,10 +231,12 @@ fn reset_at(after: std::time::Duration) -> DateTime<Utc> {
     let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
     let now = Utc::now();
-    let whole = now
+    // Whole seconds, never earlier than the budget is back.
+    let secs = secs.saturating_add(i64::from(now.nanosecond() > 0));
+    let second = now.with_nanosecond(0).unwrap_or(now);
+    second
         .checked_add_signed(chrono::TimeDelta::seconds(secs))
-        .unwrap_or(now);
-    whole.with_nanosecond(0).unwrap_or(whole)
+        .unwrap_or(second)
 }
 
 /// 429: the operations cost more than the budget has left. Nothing was run.

@@ -94,8 +94,12 @@ pub fn gcra(stored: Option<u64>, now: u64, quota: Quota, cost: u32) -> (Decision
     let ahead = next - now;
     if ahead > window {
         let wait = Duration::from_nanos(ahead - window);
-        let refill = Duration::from_nanos(tat - now);
-        return (Decision::limited(quota, wait, refill), None);
+        let refill = tat - now;
+        let left = u32::try_from(window.saturating_sub(refill) / interval).unwrap_or(u32::MAX);
+        return (
+            Decision::limited(quota, left, wait, Duration::from_nanos(refill)),
+            None,
+        );
     }
     let remaining = (window - ahead) / interval;
     (
@@ -172,6 +176,7 @@ mod tests {
         assert_eq!(store.take_now("k", quota, 0).remaining, 70);
         let refused = store.take_now("k", quota, 71);
         assert!(!refused.is_allowed());
+        assert_eq!(refused.remaining, 70);
         assert_eq!(refused.retry_after_secs, 36);
         assert_eq!(refused.refill_after, Duration::from_secs(30 * 36));
         clock.advance(Duration::from_secs(36));

@@ -58,7 +58,7 @@ pub struct Decision {
     allowed: bool,
     /// The budget's size.
     pub limit: u32,
-    /// Requests that would pass now, after this one.
+    /// Units left now: after this request when it passed, untouched when it was refused.
     pub remaining: u32,
     /// Whole seconds until a request would pass; 0 when this one did.
     pub retry_after_secs: u64,
@@ -77,13 +77,14 @@ impl Decision {
         }
     }
 
-    /// Rounded up, so that a client waiting that long is let through.
-    fn limited(quota: Quota, wait: Duration, refill_after: Duration) -> Self {
+    /// A refusal: `remaining` units are left, fewer than asked for; `wait` is rounded up, so
+    /// that a client waiting that long is let through.
+    fn limited(quota: Quota, remaining: u32, wait: Duration, refill_after: Duration) -> Self {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Self {
             allowed: false,
             limit: quota.limit,
-            remaining: 0,
+            remaining,
             retry_after_secs: secs.max(1),
             refill_after,
         }

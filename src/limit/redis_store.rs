@@ -38,6 +38,7 @@ pub const KEY_PREFIX: &str = "tg:rl:";
 /// ARGV is the emission interval, the window and the cost. Returns {allowed, remaining, wait,
 /// refill}: a refused request changes nothing; an allowed one moves the TAT by `cost`
 /// intervals, and the key expires when the budget is whole again. A cost of 0 only reads.
+/// `remaining` is what is left after an allowed request, or untouched by a refused one.
 const GCRA: &str = r"
 local interval = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -52,7 +53,7 @@ end
 local next = tat + interval * cost
 local ahead = next - now
 if ahead > window then
-  return {0, 0, ahead - window, tat - now}
+  return {0, math.floor((window - (tat - now)) / interval), ahead - window, tat - now}
 end
 if cost > 0 then
   redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.max(1, math.ceil(ahead / 1000)))
@@ -111,7 +112,8 @@ impl RedisStore {
                 let remaining = u32::try_from(remaining.max(0)).unwrap_or(u32::MAX);
                 Decision::allowed(quota, remaining, micros(refill))
             } else {
-                Decision::limited(quota, micros(wait), micros(refill))
+                let remaining = u32::try_from(remaining.max(0)).unwrap_or(u32::MAX);
+                Decision::limited(quota, remaining, micros(wait), micros(refill))
             }),
         }
     }

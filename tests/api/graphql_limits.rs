@@ -204,8 +204,14 @@ async fn an_operation_dearer_than_what_is_left_spends_nothing() {
     assert_eq!(spent(&r), (3, 2));
     let r = app.graphql(Some(&token), dear, json!({})).await;
     assert_eq!(r.status, 429, "{}", r.text);
-    // One point short, and one comes back every 12 minutes.
+    // One point short, and one comes back every 12 minutes; the two left are untouched.
     assert_eq!(r.header("retry-after"), Some("720"));
+    assert_eq!(spent(&r), (3, 2));
+    assert!(
+        r.text.contains("costs 3 points and 2 are left"),
+        "{}",
+        r.text
+    );
     let r = app
         .graphql(Some(&token), "{ viewer { access } }", json!({}))
         .await;
