@@ -64,6 +64,10 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Verified already in front of the handler (by the rate limiter), when it could be.
+        if let Some(verified) = parts.extensions.get::<MaybePrincipal>() {
+            return Ok(verified.clone());
+        }
         let keys = <JwtKeys as axum::extract::FromRef<S>>::from_ref(state);
         authenticate(&keys, &parts.headers).map(MaybePrincipal)
     }

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Client, Decision};
-use crate::auth::Principal;
+use crate::auth::{MaybePrincipal, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -20,11 +20,14 @@ pub const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit"
 pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 
 /// The middleware (see the module's documentation).
-pub async fn rest(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let principal = crate::auth::authenticate(&state.keys, request.headers())
-        .ok()
-        .flatten();
+pub async fn rest(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let verified = crate::auth::authenticate(&state.keys, request.headers());
+    let principal = verified.as_ref().ok().and_then(Option::as_ref).cloned();
     let client = client_of(principal.as_ref(), peer_of(request.extensions()));
+    if let Ok(caller) = verified {
+        // The handler's extractor takes it from here rather than verifying the token again.
+        request.extensions_mut().insert(MaybePrincipal(caller));
+    }
     let endpoint = endpoint_of(&request);
     let Some(decision) = state.limiter.check(&client, &endpoint).await else {
         return next.run(request).await;
