@@ -189,6 +189,19 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<Checke
     })
 }
 
+/// Registers a persisted document that passed the checks (and parses: garbage would fail
+/// again wherever it is sent).
+async fn keep(
+    state: &AppState,
+    registration: Option<super::persisted::Registration>,
+    checked: &Checked,
+    request: &Request,
+) {
+    if let (Some(registration), Some(_)) = (registration, &checked.doc) {
+        state.persisted.register(registration, &request.query).await;
+    }
+}
+
 /// The most one operation may weigh: `GRAPHQL_MAX_COMPLEXITY`, and no more than a whole
 /// hourly budget buys (an operation costing more could never run).
 fn max_weight(state: &AppState) -> u64 {
@@ -555,11 +568,15 @@ async fn post(
     }
     let mut checked = Vec::with_capacity(requests.len());
     for request in &mut requests {
-        if let Err(refusal) = state.persisted.resolve(request).await {
-            return persisted_refusal(&refusal, media);
-        }
+        let registration = match state.persisted.resolve(request).await {
+            Ok(registration) => registration,
+            Err(refusal) => return persisted_refusal(&refusal, media),
+        };
         match precheck(&state, request, false) {
-            Ok(c) => checked.push(c),
+            Ok(c) => {
+                keep(&state, registration, &c, request).await;
+                checked.push(c);
+            }
             Err(response) => return response,
         }
     }
@@ -608,13 +625,15 @@ pub async fn graphql_get(
             ))
         }
     };
-    if let Err(refusal) = state.persisted.resolve(&mut request).await {
-        return media.label(persisted_refusal(&refusal, media));
-    }
+    let registration = match state.persisted.resolve(&mut request).await {
+        Ok(registration) => registration,
+        Err(refusal) => return media.label(persisted_refusal(&refusal, media)),
+    };
     let checked = match precheck(&state, &request, true) {
         Ok(checked) => checked,
         Err(response) => return media.label(response),
     };
+    keep(&state, registration, &checked, &request).await;
     let peer = peer_of(&extensions);
     let response = execute(
         &state,

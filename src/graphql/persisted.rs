@@ -136,6 +136,12 @@ impl Manifest {
     }
 }
 
+/// A document sent with its hash, to keep once it has passed the checks.
+#[derive(Debug)]
+pub struct Registration {
+    hash: String,
+}
+
 /// Where registered documents are kept.
 enum Kept {
     Memory(Mutex<Memory>),
@@ -177,22 +183,26 @@ impl PersistedQueries {
         }
     }
 
-    /// Settles `request`'s document: fills `query` from a known hash, registers a document
-    /// sent with its hash, and (with a manifest) refuses anything the manifest does not hold.
-    pub async fn resolve(&self, request: &mut Request) -> Result<(), Refusal> {
+    /// Settles `request`'s document: fills `query` from a known hash, and (with a manifest)
+    /// refuses anything the manifest does not hold. A document sent with its hash comes back
+    /// as a [`Registration`], for [`register`](Self::register) once it has passed the checks
+    /// every document passes: what could never run is not kept.
+    pub async fn resolve(&self, request: &mut Request) -> Result<Option<Registration>, Refusal> {
         let hash = requested_hash(request)?;
         if let Some(manifest) = &self.manifest {
-            return self.settle_by_manifest(manifest, request, hash.as_deref());
+            return self
+                .settle_by_manifest(manifest, request, hash.as_deref())
+                .map(|()| None);
         }
         let Some(hash) = hash else {
-            return Ok(());
+            return Ok(None);
         };
         if request.query.is_empty() {
             return match self.lookup(&hash).await {
                 Some(text) => {
                     self.metrics.persisted_query("hit");
                     request.query = text.to_string();
-                    Ok(())
+                    Ok(None)
                 }
                 None => {
                     self.metrics.persisted_query("miss");
@@ -204,12 +214,13 @@ impl PersistedQueries {
             self.metrics.persisted_query("mismatch");
             return Err(Refusal::Mismatch);
         }
-        // Garbage is not worth keeping: it would fail again wherever it is sent.
-        if async_graphql::parser::parse_query(&request.query).is_ok() {
-            self.register(hash, &request.query).await;
-            self.metrics.persisted_query("registered");
-        }
-        Ok(())
+        Ok(Some(Registration { hash }))
+    }
+
+    /// Keeps `text` under the hash it was sent with.
+    pub async fn register(&self, registration: Registration, text: &str) {
+        self.keep(registration.hash, text).await;
+        self.metrics.persisted_query("registered");
     }
 
     fn settle_by_manifest(
@@ -273,7 +284,7 @@ impl PersistedQueries {
         }
     }
 
-    async fn register(&self, hash: String, text: &str) {
+    async fn keep(&self, hash: String, text: &str) {
         match &self.kept {
             Kept::Memory(memory) => {
                 let mut memory = lock(memory);
@@ -394,7 +405,7 @@ mod tests {
         let big = "x".repeat(MEMORY_BYTES / 3);
         runtime.block_on(async {
             for i in 0..4 {
-                queries.register(format!("{i}"), &big).await;
+                queries.keep(format!("{i}"), &big).await;
             }
             assert!(queries.lookup("0").await.is_none());
             assert!(queries.lookup("3").await.is_some());

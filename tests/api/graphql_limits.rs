@@ -462,12 +462,25 @@ async fn a_document_reached_by_its_hash_passes_every_check_of_one_sent_in_full()
         };
         let app = app.configured(AppConfig::new(BASE_URL, settings).expect("config"));
         let token = app.all_areas();
-        // Too deep: refused in full, and refused the same by its hash.
+        // Too deep: refused in full, and so never kept.
         let deep = "{ tickets { nodes { user { organization { id } } } } }";
         let hash = sha256_hex(deep);
         let full = post(&app, &token, json!({ "query": deep, "extensions": persisted(&hash) })).await;
         assert_eq!(full.status, 400, "{}", full.text);
         let hashed = post(&app, &token, json!({ "extensions": persisted(&hash) })).await;
+        assert_eq!(error_code(&hashed.body), Some("PERSISTED_QUERY_NOT_FOUND"));
+        // A manifest may hold it: reached by its hash, it is refused as it is in full.
+        let path = std::env::temp_dir().join(format!("manifest-{}.json", ulid::Ulid::new()));
+        std::fs::write(&path, json!({ &hash: deep }).to_string()).expect("write the manifest");
+        let settings = GraphqlSettings {
+            graphql_max_depth: 3,
+            persisted_queries_manifest: Some(path.clone()),
+            ..GraphqlSettings::default()
+        };
+        let config = AppConfig::new(BASE_URL, settings);
+        let _ = std::fs::remove_file(&path);
+        let trusting = app.configured(config.expect("config"));
+        let hashed = post(&trusting, &token, json!({ "extensions": persisted(&hash) })).await;
         assert_eq!(hashed.status, 400, "{}", hashed.text);
         assert_eq!(hashed.body_sans_request_id(), full.body_sans_request_id());
         // A mutation registered over POST is still refused over GET.
