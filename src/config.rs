@@ -157,6 +157,11 @@ pub struct EdgeSettings {
     /// instance on the same Redis (`redis://host:6379`). Unset: in this process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Addresses or networks of the proxies in front of the gateway, comma-separated
+    /// (`10.0.0.0/8,127.0.0.1`): for a request that comes from one of them, the client is the
+    /// address it appended to `X-Forwarded-For`. Unset: the peer is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The contract's default budget of a client per operation and hour.
@@ -173,6 +178,7 @@ impl Default for EdgeSettings {
             shutdown_timeout_secs: 30,
             rate_limit_per_hour: DEFAULT_RATE_LIMIT_PER_HOUR,
             redis_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -218,6 +224,8 @@ pub struct AppConfig {
     pub edge: EdgeSettings,
     /// The trusted documents of `PERSISTED_QUERIES_MANIFEST`, read at start.
     pub manifest: Option<Arc<Manifest>>,
+    /// The networks of `TRUSTED_PROXIES`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppConfig {
@@ -239,6 +247,7 @@ impl AppConfig {
             graphql,
             edge: EdgeSettings::default(),
             manifest,
+            trusted_proxies: Vec::new(),
         })
     }
 
@@ -262,6 +271,25 @@ impl AppConfig {
         if let Some(url) = &redis_url {
             redis::Client::open(url.as_str()).map_err(|e| format!("REDIS_URL: {e}"))?;
         }
+        let mut proxies = Vec::new();
+        for entry in edge
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+        {
+            let net = match entry.parse::<ipnet::IpNet>() {
+                Ok(net) => net,
+                Err(_) => entry
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .map_err(|_| {
+                        format!("TRUSTED_PROXIES: `{entry}` is neither an IP address nor a network")
+                    })?,
+            };
+            proxies.push(net);
+        }
+        self.trusted_proxies = proxies;
         self.edge = EdgeSettings {
             cors_allowed_origins: origins,
             redis_url,

@@ -2,7 +2,7 @@
 //! browsers. Enforces the limits the executor does not: body size (router), batch size,
 //! expanded size, depth, aliases, and no mutations over GET.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
@@ -23,7 +23,7 @@ use super::{cost_model, Loaders};
 use crate::auth::authenticate;
 use crate::edge;
 use crate::error::{AppError, RETRY_AFTER_SECS};
-use crate::limit::{client_of, peer_of, Decision};
+use crate::limit::{client_address, client_of, Decision};
 use crate::state::AppState;
 
 /// A GraphQL-shaped error response with an HTTP status: a request error, so no `data`.
@@ -305,7 +305,7 @@ fn rate_limited(
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
-    peer: Option<SocketAddr>,
+    client_ip: Option<IpAddr>,
     requests: Vec<Request>,
     checked: Vec<Checked>,
     batched: bool,
@@ -319,7 +319,7 @@ async fn execute(
         }
     };
     let total = checked.iter().map(|c| c.cost).fold(0, u64::saturating_add);
-    let client = client_of(principal.as_ref(), peer);
+    let client = client_of(principal.as_ref(), client_ip);
     let points = u32::try_from(total).unwrap_or(u32::MAX);
     let decision = state.limiter.spend(&client, points).await;
     let reports: Option<Vec<RateLimit>> = decision.as_ref().map(|d| {
@@ -508,14 +508,14 @@ pub async fn graphql_post(
     let Some(media) = ResponseMedia::negotiate(&headers) else {
         return not_acceptable();
     };
-    let peer = peer_of(&extensions);
-    media.label(post(state, headers, peer, body, media).await)
+    let client_ip = client_address(&extensions, &headers, &state.config.trusted_proxies);
+    media.label(post(state, headers, client_ip, body, media).await)
 }
 
 async fn post(
     state: AppState,
     headers: HeaderMap,
-    peer: Option<SocketAddr>,
+    client_ip: Option<IpAddr>,
     body: Result<Bytes, BytesRejection>,
     media: ResponseMedia,
 ) -> Response {
@@ -580,7 +580,10 @@ async fn post(
             Err(response) => return response,
         }
     }
-    execute(&state, &headers, peer, requests, checked, batched, media).await
+    execute(
+        &state, &headers, client_ip, requests, checked, batched, media,
+    )
+    .await
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -634,11 +637,11 @@ pub async fn graphql_get(
         Err(response) => return media.label(response),
     };
     keep(&state, registration, &checked, &request).await;
-    let peer = peer_of(&extensions);
+    let client_ip = client_address(&extensions, &headers, &state.config.trusted_proxies);
     let response = execute(
         &state,
         &headers,
-        peer,
+        client_ip,
         vec![request],
         vec![checked],
         false,

@@ -16,7 +16,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::{gcra, MemoryStore};
 pub use redis_store::{RedisStore, DECISION_TIMEOUT, KEY_PREFIX};
 pub use rest::rest;
-pub use rest::{client_of, peer_of};
+pub use rest::{client_address, client_of};
 
 /// The window every budget is counted over.
 pub const WINDOW: Duration = Duration::from_secs(3600);

@@ -368,6 +368,76 @@ async fn requests_without_a_valid_token_are_counted_by_remote_address() {
     .await;
 }
 
+/// A request without a token from `peer`, with `X-Forwarded-For: forwarded`.
+async fn forwarded_from(app: &TestApp, peer: &str, forwarded: &str) -> TestResponse {
+    let peer: SocketAddr = peer.parse().expect("address");
+    let request = Request::builder()
+        .uri("/v2/support_tickets")
+        .header("x-forwarded-for", forwarded)
+        .extension(ConnectInfo(peer))
+        .body(Body::empty())
+        .expect("request");
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_client_is_the_address_the_proxy_forwarded() {
+    let app = sqlite_app().await;
+    let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
+        .expect("config")
+        .with_edge(EdgeSettings {
+            rate_limit_per_hour: 1,
+            trusted_proxies: vec!["10.0.0.0/8".into(), " 127.0.0.1".into()],
+            ..EdgeSettings::default()
+        })
+        .expect("edge settings");
+    let app = app.clocked(config, Arc::new(ManualClock::new()));
+    let status = |r: TestResponse| r.status.as_u16();
+    // Two clients behind one proxy count apart; one client through two proxies counts once.
+    assert_eq!(
+        status(forwarded_from(&app, "10.0.0.5:1000", "198.51.100.7").await),
+        401
+    );
+    assert_eq!(
+        status(forwarded_from(&app, "10.0.0.6:1001", "198.51.100.7").await),
+        429
+    );
+    assert_eq!(
+        status(forwarded_from(&app, "10.0.0.5:1002", "198.51.100.8").await),
+        401
+    );
+    assert_eq!(
+        status(forwarded_from(&app, "127.0.0.1:1003", "198.51.100.9, 10.0.0.7").await),
+        401
+    );
+    // What a client writes itself is further left, and never believed.
+    assert_eq!(
+        status(forwarded_from(&app, "10.0.0.5:1004", "203.0.113.1, 198.51.100.7").await),
+        429
+    );
+    // From a peer that is not a trusted proxy the header means nothing.
+    assert_eq!(
+        status(forwarded_from(&app, "192.0.2.1:1005", "198.51.100.10").await),
+        401
+    );
+    assert_eq!(
+        status(forwarded_from(&app, "192.0.2.1:1006", "198.51.100.11").await),
+        429
+    );
+}
+
+#[test]
+fn trusted_proxies_that_are_not_addresses_are_refused_at_start() {
+    let result = AppConfig::new(BASE_URL, GraphqlSettings::default())
+        .expect("config")
+        .with_edge(EdgeSettings {
+            trusted_proxies: vec!["10.0.0.0/33".into()],
+            ..EdgeSettings::default()
+        });
+    let error = result.err().unwrap_or_default();
+    assert!(error.contains("TRUSTED_PROXIES"), "{error}");
+}
+
 #[tokio::test]
 async fn the_budget_comes_back_as_time_passes() {
     each_backend(|app| async move {
