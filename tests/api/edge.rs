@@ -863,25 +863,6 @@ async fn a_request_past_the_timeout_is_cancelled_with_its_sql_and_changes_nothin
     .await;
 }
 
-/// A server on a real listener, stopped when the returned sender is dropped or sent to.
-async fn listening(
-    app: &TestApp,
-    edge: EdgeSettings,
-) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let state =
-        ticket_gateway::state::AppState::new(app.db.clone(), app.keys.clone(), config(edge));
-    let server =
-        ticket_gateway::startup::Application::bind(state, "127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("bind");
-    let addr = server.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run_until(async move {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
-}
-
 /// Reads until the server closes the connection (or `within` passes): what it sent, and
 /// whether it closed.
 async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (Vec<u8>, bool) {
@@ -901,14 +882,12 @@ async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (Vec<u8>
 #[tokio::test]
 async fn headers_sent_byte_by_byte_are_cut_off_and_idle_connections_closed() {
     let app = sqlite_app().await;
-    let (addr, _stop) = listening(
-        &app,
-        EdgeSettings {
+    let (addr, _stop) = app
+        .listening(EdgeSettings {
             header_read_timeout_secs: 1,
             ..EdgeSettings::default()
-        },
-    )
-    .await;
+        })
+        .await;
 
     // Slow headers: one byte every 150 ms would take 6 s; the server stops listening after 1 s.
     let mut slow = TcpStream::connect(addr).await.expect("connect");

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
 use serde_json::{json, Value};
 use ticket_gateway::auth::{Access, JwtKeys};
-use ticket_gateway::config::{AppConfig, GraphqlSettings};
+use ticket_gateway::config::{AppConfig, EdgeSettings, GraphqlSettings};
 use ticket_gateway::ids::{MessageId, OrgId, TicketId, UserId};
 use ticket_gateway::limit::Clock;
 use ticket_gateway::startup::{router, AppState};
@@ -387,6 +387,29 @@ impl TestApp {
             text,
             bytes: bytes.to_vec(),
         }
+    }
+
+    /// A server over this app's database on a real listener, with `edge` settings; stopped
+    /// when the returned sender is dropped or sent to.
+    pub async fn listening(
+        &self,
+        edge: EdgeSettings,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
+            .expect("config")
+            .with_edge(edge)
+            .expect("edge settings");
+        let state = AppState::new(self.db.clone(), self.keys.clone(), config);
+        let server =
+            ticket_gateway::startup::Application::bind(state, "127.0.0.1:0".parse().expect("addr"))
+                .await
+                .expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run_until(async move {
+            let _ = stopped.await;
+        }));
+        (addr, stop)
     }
 
     /// A GraphQL POST with an optional token.

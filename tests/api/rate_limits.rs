@@ -47,13 +47,7 @@ async fn get(app: &TestApp, uri: &str, token: &str) -> TestResponse {
 
 /// A request without a token from `peer`, as the server tells it to the router.
 async fn anonymous_from(app: &TestApp, peer: &str) -> TestResponse {
-    let peer: SocketAddr = peer.parse().expect("address");
-    let request = Request::builder()
-        .uri("/v2/support_tickets")
-        .extension(ConnectInfo(peer))
-        .body(Body::empty())
-        .expect("request");
-    app.send(request).await
+    forwarded_from(app, peer, None).await
 }
 
 #[tokio::test]
@@ -368,12 +362,14 @@ async fn requests_without_a_valid_token_are_counted_by_remote_address() {
     .await;
 }
 
-/// A request without a token from `peer`, with `X-Forwarded-For: forwarded`.
-async fn forwarded_from(app: &TestApp, peer: &str, forwarded: &str) -> TestResponse {
+/// A request without a token from `peer`, with `X-Forwarded-For: forwarded` when given.
+async fn forwarded_from(app: &TestApp, peer: &str, forwarded: Option<&str>) -> TestResponse {
     let peer: SocketAddr = peer.parse().expect("address");
-    let request = Request::builder()
-        .uri("/v2/support_tickets")
-        .header("x-forwarded-for", forwarded)
+    let mut request = Request::builder().uri("/v2/support_tickets");
+    if let Some(forwarded) = forwarded {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    let request = request
         .extension(ConnectInfo(peer))
         .body(Body::empty())
         .expect("request");
@@ -395,33 +391,33 @@ async fn behind_a_trusted_proxy_the_client_is_the_address_the_proxy_forwarded() 
     let status = |r: TestResponse| r.status.as_u16();
     // Two clients behind one proxy count apart; one client through two proxies counts once.
     assert_eq!(
-        status(forwarded_from(&app, "10.0.0.5:1000", "198.51.100.7").await),
+        status(forwarded_from(&app, "10.0.0.5:1000", Some("198.51.100.7")).await),
         401
     );
     assert_eq!(
-        status(forwarded_from(&app, "10.0.0.6:1001", "198.51.100.7").await),
+        status(forwarded_from(&app, "10.0.0.6:1001", Some("198.51.100.7")).await),
         429
     );
     assert_eq!(
-        status(forwarded_from(&app, "10.0.0.5:1002", "198.51.100.8").await),
+        status(forwarded_from(&app, "10.0.0.5:1002", Some("198.51.100.8")).await),
         401
     );
     assert_eq!(
-        status(forwarded_from(&app, "127.0.0.1:1003", "198.51.100.9, 10.0.0.7").await),
+        status(forwarded_from(&app, "127.0.0.1:1003", Some("198.51.100.9, 10.0.0.7")).await),
         401
     );
     // What a client writes itself is further left, and never believed.
     assert_eq!(
-        status(forwarded_from(&app, "10.0.0.5:1004", "203.0.113.1, 198.51.100.7").await),
+        status(forwarded_from(&app, "10.0.0.5:1004", Some("203.0.113.1, 198.51.100.7")).await),
         429
     );
     // From a peer that is not a trusted proxy the header means nothing.
     assert_eq!(
-        status(forwarded_from(&app, "192.0.2.1:1005", "198.51.100.10").await),
+        status(forwarded_from(&app, "192.0.2.1:1005", Some("198.51.100.10")).await),
         401
     );
     assert_eq!(
-        status(forwarded_from(&app, "192.0.2.1:1006", "198.51.100.11").await),
+        status(forwarded_from(&app, "192.0.2.1:1006", Some("198.51.100.11")).await),
         429
     );
 }
@@ -525,23 +521,12 @@ async fn status_over_tcp(server: SocketAddr, source: &str) -> String {
 #[tokio::test]
 async fn a_served_request_is_counted_by_the_address_it_came_from() {
     let app = sqlite_app().await;
-    let config = AppConfig::new(BASE_URL, GraphqlSettings::default())
-        .expect("config")
-        .with_edge(EdgeSettings {
+    let (addr, stop) = app
+        .listening(EdgeSettings {
             rate_limit_per_hour: 1,
             ..EdgeSettings::default()
         })
-        .expect("edge settings");
-    let state = ticket_gateway::state::AppState::new(app.db.clone(), app.keys.clone(), config);
-    let server =
-        ticket_gateway::startup::Application::bind(state, "127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("bind");
-    let addr = server.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run_until(async move {
-        let _ = stopped.await;
-    }));
+        .await;
 
     assert_eq!(
         status_over_tcp(addr, "127.0.0.1").await,
