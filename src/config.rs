@@ -85,6 +85,9 @@ pub struct GraphqlSettings {
     /// Serve the GraphiQL playground on `GET /graphql`.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
+    /// Most GraphQL WebSocket connections open at once (each may run 100 subscriptions).
+    #[arg(long, env = "SUBSCRIPTIONS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub subscriptions_max_connections: usize,
 }
 
 impl Default for GraphqlSettings {
@@ -101,6 +104,7 @@ impl Default for GraphqlSettings {
             max_body_bytes: 64 * 1024,
             graphql_introspection: true,
             graphiql: true,
+            subscriptions_max_connections: 10_000,
         }
     }
 }

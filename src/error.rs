@@ -61,6 +61,8 @@ pub enum AppError {
     TimedOut(Option<std::time::Duration>),
     /// The server should not get traffic now (the reason says why).
     NotReady(String),
+    /// A subscriber fell behind by more changes than the server holds for it (the count).
+    SlowConsumer(u64),
     /// Anything else: logged with its cause, reported to the client without it.
     Internal(String),
 }
@@ -130,6 +132,9 @@ impl AppError {
                 limit.as_secs()
             ),
             Self::TimedOut(None) => "The request took too long and was cancelled.".into(),
+            Self::SlowConsumer(missed) => format!(
+                "The subscriber read its changes too slowly and missed {missed}; subscribe again and refetch."
+            ),
             Self::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -146,7 +151,7 @@ impl AppError {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::SlowConsumer(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable | Self::TimedOut(_) | Self::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -169,6 +174,7 @@ impl AppError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable | Self::NotReady(_) => "SERVICE_UNAVAILABLE",
             Self::TimedOut(_) => "TIMEOUT",
+            Self::SlowConsumer(_) => "SLOW_CONSUMER",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -189,6 +195,7 @@ impl AppError {
             Self::RateLimited { .. } => "Too Many Requests".into(),
             Self::Unavailable | Self::NotReady(_) => "Service unavailable".into(),
             Self::TimedOut(_) => "Request timed out".into(),
+            Self::SlowConsumer(_) => "Slow consumer".into(),
             Self::Internal(_) => "Internal server error".into(),
         }
     }

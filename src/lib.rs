@@ -14,6 +14,7 @@ pub mod filter;
 pub mod graphql;
 pub mod ids;
 pub mod limit;
+pub mod live;
 pub mod redis_link;
 pub mod rest;
 pub mod seed;

@@ -290,6 +290,10 @@ pub async fn seed(
         }
         summary.messages += message_rows.len();
         let txn = db.begin().await.map_err(|e| fail("tickets", e))?;
+        // Generated history is not news: subscribers are not told of it.
+        crate::data::changes::begin_bulk_load(&txn)
+            .await
+            .map_err(|e| format!("seeding tickets failed: {}", e.message()))?;
         support_ticket::Entity::insert_many(ticket_rows)
             .exec(&txn)
             .await
@@ -300,6 +304,9 @@ pub async fn seed(
                 .await
                 .map_err(|e| fail("messages", e))?;
         }
+        crate::data::changes::end_bulk_load(&txn)
+            .await
+            .map_err(|e| format!("seeding tickets failed: {}", e.message()))?;
         txn.commit().await.map_err(|e| fail("tickets", e))?;
         done += batch;
         summary.tickets = done;

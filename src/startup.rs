@@ -12,7 +12,6 @@ use axum::routing::get;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
@@ -94,11 +93,12 @@ impl Application {
                 metrics.upkeep();
             }
         });
+        let sockets = self.state.sockets.clone();
         let app = router(self.state);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(edge_settings.header_read_timeout());
-        let connections = GracefulShutdown::new();
+        let connections = Connections::default();
 
         tokio::pin!(stop);
         let mut draining: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
@@ -108,13 +108,9 @@ impl Application {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
                         let conn = http
-                            .serve_connection(TokioIo::new(stream), with_peer(app.clone(), peer));
-                        let conn = connections.watch(conn);
-                        tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!(error = %e, "connection ended with an error");
-                            }
-                        });
+                            .serve_connection(TokioIo::new(stream), with_peer(app.clone(), peer))
+                            .with_upgrades();
+                        connections.serve(conn);
                     }
                     // Out of file descriptors and the like: pause rather than spin.
                     Err(e) => {
@@ -140,9 +136,12 @@ impl Application {
         let timeout = edge_settings.shutdown_timeout();
         tracing::info!(
             open = connections.count(),
+            websockets = sockets.open(),
             timeout_secs = timeout.as_secs(),
             "listener closed: finishing requests in flight"
         );
+        // WebSocket clients are told to reconnect elsewhere.
+        sockets.close_all();
         if tokio::time::timeout(timeout, connections.shutdown())
             .await
             .is_err()
@@ -155,6 +154,74 @@ impl Application {
         upkeep.abort();
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The HTTP connections being served, and how to end them gracefully: a connection asked to
+/// stop finishes the request it is answering, then closes. (A connection upgraded to a
+/// WebSocket leaves this count; [`crate::graphql::Sockets`] closes those.)
+struct Connections {
+    open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stopping: tokio::sync::watch::Sender<bool>,
+    /// Each connection's task holds a clone; `recv` returns `None` once all are gone.
+    done: (
+        Option<tokio::sync::mpsc::Sender<()>>,
+        tokio::sync::mpsc::Receiver<()>,
+    ),
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        Self {
+            open: Default::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
+            done: (Some(sender), receiver),
+        }
+    }
+}
+
+impl Connections {
+    fn serve<S>(
+        &self,
+        conn: hyper::server::conn::http1::UpgradeableConnection<TokioIo<tokio::net::TcpStream>, S>,
+    ) where
+        S: hyper::service::HttpService<Incoming, ResBody = axum::body::Body> + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Some(done) = self.done.0.clone() else {
+            return;
+        };
+        let mut stopping = self.stopping.subscribe();
+        let open = self.open.clone();
+        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                () = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            drop(done);
+        });
+    }
+
+    fn count(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Asks every connection to finish, and waits until they have.
+    async fn shutdown(mut self) {
+        self.stopping.send_replace(true);
+        self.done.0 = None;
+        let _ = self.done.1.recv().await;
     }
 }
 

@@ -11,6 +11,7 @@ use crate::data::replica::Replica;
 use crate::edge::{Health, Metrics};
 use crate::graphql::{self, GatewaySchema};
 use crate::limit::{Budgets, Clock, Limiter, RedisStore, SystemClock, KEY_PREFIX};
+use crate::live::Changes;
 use crate::redis_link::RedisLink;
 
 /// Shared by every request; cheap to clone.
@@ -35,6 +36,10 @@ pub struct AppState {
     pub persisted: Arc<graphql::PersistedQueries>,
     /// The read replica statistics read from, when there is one.
     pub replica: Option<Arc<Replica>>,
+    /// Changes to tickets and messages, for subscriptions.
+    pub changes: Arc<Changes>,
+    /// The open GraphQL WebSockets.
+    pub sockets: Arc<graphql::Sockets>,
 }
 
 impl AppState {
@@ -56,6 +61,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         metrics.count_statements_of(&mut db);
         let health = Arc::new(Health::new(db.clone()));
+        let changes = Arc::new(Changes::new(db.clone(), metrics.clone()));
         let budgets = Budgets {
             rest_per_hour: config.edge.rate_limit_per_hour,
             graphql_points_per_hour: config.graphql.graphql_points_per_hour,
@@ -92,6 +98,8 @@ impl AppState {
             limiter,
             persisted,
             replica: None,
+            changes,
+            sockets: Arc::default(),
         }
     }
 

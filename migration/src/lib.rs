@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_tables;
 mod m20261124_000002_first_agent_response_index;
 mod m20261127_000003_first_agent_response_column;
+mod m20261128_000004_change_log;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_tables::Migration),
             Box::new(m20261124_000002_first_agent_response_index::Migration),
             Box::new(m20261127_000003_first_agent_response_column::Migration),
+            Box::new(m20261128_000004_change_log::Migration),
         ]
     }
 }

@@ -295,6 +295,7 @@ fn principal_from_claims(claims: &Map<String, Value>) -> Result<Principal, Token
         subject,
         client_id,
         acting_user: None,
+        expires_at: claims.get("exp").and_then(Value::as_i64),
     })
 }
 

@@ -50,6 +50,8 @@ pub struct Principal {
     pub client_id: Option<String>,
     /// Set by `EvEnergy-User`: narrows the access to one user.
     pub acting_user: Option<UserId>,
+    /// The `exp` claim (seconds since the epoch): a WebSocket is closed at that moment.
+    pub expires_at: Option<i64>,
 }
 
 impl Principal {

@@ -64,3 +64,34 @@ pub async fn get_many(
         .all(db)
         .await?)
 }
+
+/// The messages among `ids` whose ticket is in scope and that match `filter` (and belong to
+/// `ticket`, when given): what a subscriber may be told of messages just added.
+pub async fn among(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    ticket: Option<&str>,
+    filter: &MessageFilter,
+    ids: &[String],
+) -> AppResult<Vec<Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Message::find()
+        .inner_join(support_ticket::Entity)
+        .filter(one_of(
+            Expr::col((Message, Column::Id)).into(),
+            ids,
+            db.get_database_backend(),
+        ))
+        .filter(scope.ticket_condition())
+        .filter(filter.condition()?);
+    if let Some(ticket) = ticket {
+        query = query.filter(Column::TicketId.eq(ticket));
+    }
+    Ok(query
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?)
+}

@@ -1,6 +1,7 @@
 //! The data-access layer: plain async functions over a connection and the caller's
 //! [`Scope`]. GraphQL resolvers and REST handlers are thin callers of these.
 
+pub mod changes;
 pub mod messages;
 pub mod replica;
 mod rows;

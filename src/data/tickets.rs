@@ -193,6 +193,28 @@ pub async fn get_many(
         .await?)
 }
 
+/// The tickets among `ids` that are in scope and match the filter: what a subscriber may be
+/// told of a burst of changes, decided in SQL with the subscriber's scope.
+pub async fn among(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: Option<&TicketFilter>,
+    ids: &[String],
+) -> AppResult<Vec<Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Ticket::find()
+        .filter(one_of(
+            Expr::col((Ticket, Column::Id)).into(),
+            ids,
+            db.get_database_backend(),
+        ))
+        .filter(visible(db, scope, filter)?)
+        .all(db)
+        .await?)
+}
+
 /// How many tickets are in scope and match the filter.
 pub async fn count(
     db: &DatabaseConnection,

@@ -161,6 +161,26 @@ impl Metrics {
                 "Seconds since the server started."
             );
             describe_gauge!(
+                "ticket_gateway_websocket_connections",
+                "Open GraphQL WebSocket connections."
+            );
+            describe_gauge!(
+                "ticket_gateway_subscriptions_active",
+                "GraphQL subscriptions running, over every connection."
+            );
+            describe_counter!(
+                "ticket_gateway_subscription_events_delivered_total",
+                "Changes sent to subscribers, by subscription field."
+            );
+            describe_counter!(
+                "ticket_gateway_subscription_events_dropped_total",
+                "Changes a subscriber could not be sent, by reason (slow_consumer)."
+            );
+            describe_counter!(
+                "ticket_gateway_change_listener_reconnects_total",
+                "Times the LISTEN connection for changes was lost and opened again."
+            );
+            describe_gauge!(
                 "ticket_gateway_build_info",
                 "Always 1; the version of the running build is a label."
             );
@@ -252,6 +272,37 @@ impl Metrics {
         self.record(|| {
             counter!("ticket_gateway_persisted_queries_total", "result" => result).increment(1);
         });
+    }
+
+    /// A GraphQL WebSocket connection opened (`1`) or closed (`-1`).
+    pub fn websocket_connections(&self, delta: f64) {
+        self.record(|| gauge!("ticket_gateway_websocket_connections").increment(delta));
+    }
+
+    /// A subscription started (`1`) or ended (`-1`).
+    pub fn subscriptions_active(&self, delta: f64) {
+        self.record(|| gauge!("ticket_gateway_subscriptions_active").increment(delta));
+    }
+
+    /// `count` changes sent to a subscriber of `field`.
+    pub fn subscription_events_delivered(&self, field: &'static str, count: u64) {
+        self.record(|| {
+            counter!("ticket_gateway_subscription_events_delivered_total", "field" => field)
+                .increment(count);
+        });
+    }
+
+    /// `count` changes a subscriber missed, and why.
+    pub fn subscription_events_dropped(&self, reason: &'static str, count: u64) {
+        self.record(|| {
+            counter!("ticket_gateway_subscription_events_dropped_total", "reason" => reason)
+                .increment(count);
+        });
+    }
+
+    /// The LISTEN connection was lost and is being opened again.
+    pub fn change_listener_reconnect(&self) {
+        self.record(|| counter!("ticket_gateway_change_listener_reconnects_total").increment(1));
     }
 
     /// A lookup or registration of a persisted document that Redis did not complete.

@@ -9,9 +9,11 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Timelike, Utc};
 
 use super::order::in_query_order;
@@ -97,19 +99,64 @@ fn name_operation(doc: Option<&ExecutableDocument>, requested: Option<&str>) {
 }
 
 /// An operation measured and ready to run.
-struct Checked {
+pub(super) struct Checked {
     /// The parsed document (from the per-process cache when the text was seen before),
     /// handed to the executor so it does not parse again, and kept to put the response in
     /// order. `None` when it does not parse: the executor reports that.
-    doc: Option<Arc<ExecutableDocument>>,
+    pub doc: Option<Arc<ExecutableDocument>>,
     /// Its cost in points (see [`cost`](super::cost)).
-    cost: u64,
+    pub cost: u64,
+}
+
+/// Why an operation is refused before it runs: the HTTP status, the GraphQL
+/// `extensions.code` and the message.
+pub(super) struct Refused {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refused {
+    fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+        Self {
+            status,
+            code,
+            message,
+        }
+    }
+
+    /// The same refusal as a GraphQL error (for transports without a status).
+    pub fn into_server_error(self) -> ServerError {
+        let mut err = ServerError::new(self.message, None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", self.code);
+        err.extensions = Some(ext);
+        edge::record_graphql_errors([self.code]);
+        err
+    }
 }
 
 /// What the executor does not check itself, measured before it validates anything (see
 /// [`shape`](super::shape) and [`cost`](super::cost)): expanded size, depth, aliases and cost
 /// per operation, and (for GET) that the operation is not a mutation.
 fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<Checked, Response> {
+    check(state, request, via_get).map_err(|refused| {
+        let mut response = error_response(refused.status, refused.code, &refused.message);
+        if refused.status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        }
+        response
+    })
+}
+
+/// [`precheck`] for any transport.
+pub(super) fn check(
+    state: &AppState,
+    request: &Request,
+    via_get: bool,
+) -> Result<Checked, Refused> {
     let Some(doc) = state.documents.parse(&request.query) else {
         return Ok(Checked { doc: None, cost: 0 });
     };
@@ -128,22 +175,18 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<Checke
     let mut cost = 0;
     for op in operations {
         if via_get && op.node.ty == OperationType::Mutation {
-            let mut response = error_response(
+            return Err(Refused::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "BAD_REQUEST",
-                "Mutations must be sent with POST.",
-            );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-            return Err(response);
+                "Mutations must be sent with POST.".into(),
+            ));
         }
         let shape = measure(&op.node.selection_set.node, &doc);
         if shape.fields > MAX_EXPANDED_FIELDS {
-            return Err(error_response(
+            return Err(Refused::new(
                 StatusCode::BAD_REQUEST,
                 "GRAPHQL_VALIDATION_FAILED",
-                &format!(
+                format!(
                     "The operation expands to more than {MAX_EXPANDED_FIELDS} field selections (fragments count wherever they are spread)."
                 ),
             ));
@@ -151,31 +194,29 @@ fn precheck(state: &AppState, request: &Request, via_get: bool) -> Result<Checke
         let max_depth = state.config.graphql.graphql_max_depth;
         let nesting = shape.depth;
         if nesting > max_depth {
-            return Err(error_response(
+            return Err(Refused::new(
                 StatusCode::BAD_REQUEST,
                 "GRAPHQL_VALIDATION_FAILED",
-                &format!(
+                format!(
                     "The operation nests {nesting} levels deep; at most {max_depth} are allowed."
                 ),
             ));
         }
         let aliases = shape.aliases;
         if aliases > max_aliases {
-            return Err(error_response(
+            return Err(Refused::new(
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
-                &format!(
-                    "The operation uses {aliases} aliases; at most {max_aliases} are allowed."
-                ),
+                format!("The operation uses {aliases} aliases; at most {max_aliases} are allowed."),
             ));
         }
         let weight = cost_model().weight(&doc, &op.node, &request.variables);
         let ceiling = max_weight(state);
         if weight > ceiling {
-            return Err(error_response(
+            return Err(Refused::new(
                 StatusCode::BAD_REQUEST,
                 "GRAPHQL_VALIDATION_FAILED",
-                &format!(
+                format!(
                     "The operation weighs {weight}; one operation may weigh at most {ceiling}. Ask for smaller pages or fewer nested lists."
                 ),
             ));
@@ -429,7 +470,7 @@ async fn execute(
 /// validator and input coercion, which do not classify them: a bad argument or variable
 /// value is BAD_USER_INPUT, anything else found before execution (no path) is
 /// GRAPHQL_VALIDATION_FAILED.
-fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+pub(super) fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
     let request_id = edge::request_id();
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -586,6 +627,13 @@ async fn post(
     .await
 }
 
+fn asks_for_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
 fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -594,13 +642,20 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-/// `GET /graphql`: a query in the query string, or GraphiQL for a browser.
+/// `GET /graphql`: a query in the query string, GraphiQL for a browser, or a WebSocket for
+/// subscriptions (see [`ws`](super::ws)).
 pub async fn graphql_get(
     State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     extensions: Extensions,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    match upgrade {
+        Ok(upgrade) => return super::ws::upgrade(state, upgrade, headers).await,
+        Err(rejection) if asks_for_websocket(&headers) => return rejection.into_response(),
+        Err(_) => {}
+    }
     let query = query.unwrap_or_default();
     let asks_for_operation = query.contains("query=") || query.contains("extensions=");
     if query.is_empty() || (wants_html(&headers) && !asks_for_operation) {

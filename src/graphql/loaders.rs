@@ -78,6 +78,14 @@ impl Loaders {
             .map_err(|_| AppError::Internal("the statistics semaphore is closed".into()))
     }
 
+    /// Empties every cache: a subscription reads each event's nested levels afresh.
+    pub fn forget(&self) {
+        self.users.clear::<String>();
+        self.organizations.clear::<String>();
+        self.messages.clear::<MessagesKey>();
+        self.history.clear::<String>();
+    }
+
     /// Takes one drill-down from the request's allowance; false when none is left.
     pub fn take_drill_down(&self) -> bool {
         use std::sync::atomic::Ordering;

@@ -14,9 +14,11 @@ mod persisted;
 mod query;
 mod shape;
 mod stats;
+mod subscription;
 pub mod types;
+mod ws;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use connection::{page_spec, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -26,18 +28,20 @@ pub use loaders::Loaders;
 pub use mutation::Mutation;
 pub use persisted::{sha256_hex, Manifest, PersistedQueries, KEY_PREFIX as PERSISTED_KEY_PREFIX};
 pub use query::Query;
+pub use subscription::Subscription;
+pub use ws::{Sockets, MAX_SUBSCRIPTIONS};
 
 use crate::config::GraphqlSettings;
 use crate::data::Scope;
 use crate::error::AppError;
 
-pub type GatewaySchema = Schema<Query, Mutation, EmptySubscription>;
+pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with the configured limits.
 pub fn build_schema(settings: &GraphqlSettings) -> GatewaySchema {
     // Depth and cost are limited in `http::precheck`: depth without introspection's `ofType`,
     // cost by the model of `cost`, which also spends the hourly budget.
-    let mut builder = Schema::build(Query::default(), Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation, Subscription)
         .limit_directives(settings.graphql_max_directives);
     if !settings.graphql_introspection {
         builder = builder.disable_introspection();

@@ -217,6 +217,36 @@ async fn every_cell_of_the_permission_matrix_holds() {
 }
 
 #[tokio::test]
+async fn every_row_of_the_permission_matrix_hears_of_exactly_the_tickets_it_reads() {
+    each_backend(|app| async move {
+        let w = world(&app).await;
+        let who: Vec<_> = MATRIX
+            .iter()
+            .map(|(who, _)| credentials(&app, &w, who))
+            .collect();
+        let heard = crate::subscriptions::heard(&app, &who, || async {
+            for (i, ticket) in w.tickets.iter().enumerate() {
+                crate::subscriptions::set_status(&app, ticket, &format!("changed {i}")).await;
+                app.message(ticket, 1, MessageType::CustomerResponse, app.tick())
+                    .await;
+            }
+        })
+        .await;
+        for ((who, cells), (tickets, messages)) in MATRIX.iter().zip(heard) {
+            let expected: BTreeSet<String> = cells
+                .iter()
+                .zip(&w.tickets)
+                .filter(|(c, _)| c.starts_with('Y'))
+                .map(|(_, t)| json!(t.to_string()).to_string())
+                .collect();
+            assert_eq!(tickets, expected, "{}: ticketChanged as {who}", app.backend);
+            assert_eq!(messages, expected, "{}: messageAdded as {who}", app.backend);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_out_of_scope_ticket_answers_exactly_like_a_missing_one() {
     each_backend(|app| async move {
         let w = world(&app).await;
@@ -336,6 +366,22 @@ async fn check_case(app: TestApp, case: Case) {
         stats["resolution"]["totalUnresolved"],
         json!(expected.len()),
         "{}: {case:?}",
+        app.backend
+    );
+    // Subscribers hear of changes to exactly the same tickets.
+    let (heard, _) =
+        crate::subscriptions::heard(&app, &[(token.clone(), acting.clone())], || async {
+            for ticket in &tickets {
+                let id = ticket_gateway::ids::TicketId::parse(ticket).expect("a ticket id");
+                crate::subscriptions::set_status(&app, &id, "changed").await;
+            }
+        })
+        .await
+        .remove(0);
+    let expected_heard: BTreeSet<String> = expected.iter().map(|t| json!(t).to_string()).collect();
+    assert_eq!(
+        heard, expected_heard,
+        "{}: subscription: {case:?}",
         app.backend
     );
     let breakdown: u64 = stats["statusBreakdown"]

@@ -14,3 +14,6 @@ mod rate_limits;
 mod rest;
 mod rest_stats;
 mod stats;
+mod subscriptions;
+#[path = "../support/ws_client.rs"]
+mod ws_client;

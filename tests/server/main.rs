@@ -7,7 +7,10 @@
 mod access_log;
 mod cluster;
 mod harness;
+mod live_updates;
 mod outage;
 mod replica;
 mod shared_limits;
 mod shutdown;
+#[path = "../support/ws_client.rs"]
+mod ws_client;
