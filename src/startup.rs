@@ -142,10 +142,8 @@ impl Application {
         );
         // WebSocket clients are told to reconnect elsewhere.
         sockets.close_all();
-        if tokio::time::timeout(timeout, connections.shutdown())
-            .await
-            .is_err()
-        {
+        let finished = async { tokio::join!(connections.shutdown(), sockets.all_closed()) };
+        if tokio::time::timeout(timeout, finished).await.is_err() {
             tracing::warn!("requests still in flight after SHUTDOWN_TIMEOUT_SECS: closing them");
         }
         if let Some(w) = watcher {

@@ -72,6 +72,13 @@ impl Sockets {
         self.closing.send_replace(true);
     }
 
+    /// Waits until every connection has closed.
+    pub async fn all_closed(&self) {
+        while self.open() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// How many connections are open.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::SeqCst)
@@ -416,17 +423,10 @@ impl Executor for Operations {
 
 /// Serves one upgraded connection until either side closes it.
 async fn serve(state: &AppState, socket: WebSocket, protocol: Protocols, credentials: HeaderMap) {
-    let (mut sink, source) = socket.split();
-    let (outgoing, mut queued) = mpsc::channel::<Frame>(OUTGOING_QUEUE);
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = queued.recv().await {
-            let last = matches!(frame, Frame::Close(_));
-            if sink.send(frame).await.is_err() || last {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
+    let (sink, source) = socket.split();
+    let (outgoing, queued) = mpsc::channel::<Frame>(OUTGOING_QUEUE);
+    let (close_now, closing_frame) = tokio::sync::oneshot::channel::<CloseFrame>();
+    let writer = tokio::spawn(write(sink, queued, closing_frame));
     let (control, mut controls) = mpsc::unbounded_channel::<Control>();
     let (overrun, mut overruns) = mpsc::unbounded_channel::<u64>();
     let principal = Arc::new(OnceLock::new());
@@ -510,18 +510,52 @@ async fn serve(state: &AppState, socket: WebSocket, protocol: Protocols, credent
     // Ends the operations (and their subscriptions) before the socket.
     drop(graphql);
     if let Some(Close(code, reason)) = close {
-        let frame = Frame::Close(Some(CloseFrame {
+        let _ = close_now.send(CloseFrame {
             code,
             reason: reason.chars().take(120).collect::<String>().into(),
-        }));
-        let _ = tokio::time::timeout(Duration::from_secs(1), outgoing.send(frame)).await;
+        });
     }
     drop(outgoing);
     let abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(5), writer)
+    if tokio::time::timeout(WRITE_PATIENCE + Duration::from_secs(1), writer)
         .await
         .is_err()
     {
         abort.abort();
     }
+}
+
+/// How long the server waits for a client to take a close frame.
+const WRITE_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The writing side: sends what is queued until the connection's loop asks it to close. A
+/// close goes out at once, ahead of what is still queued (a client too slow to read its
+/// messages still learns why it is cut off when it reads again).
+async fn write(
+    mut sink: futures::stream::SplitSink<WebSocket, Frame>,
+    mut queued: mpsc::Receiver<Frame>,
+    mut close: tokio::sync::oneshot::Receiver<CloseFrame>,
+) {
+    let close = loop {
+        let frame = tokio::select! {
+            biased;
+            frame = &mut close => break frame.ok(),
+            frame = queued.recv() => match frame {
+                Some(frame) => frame,
+                None => break None,
+            },
+        };
+        tokio::select! {
+            biased;
+            frame = &mut close => break frame.ok(),
+            sent = sink.send(frame) => if sent.is_err() { return },
+        }
+    };
+    let _ = tokio::time::timeout(WRITE_PATIENCE, async {
+        if let Some(frame) = close {
+            let _ = sink.send(Frame::Close(Some(frame))).await;
+        }
+        let _ = sink.close().await;
+    })
+    .await;
 }

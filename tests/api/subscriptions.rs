@@ -326,7 +326,10 @@ async fn filters_apply_to_tickets_and_messages() {
 
 #[tokio::test]
 async fn the_handshake_needs_a_valid_token_with_read_access() {
-    let app = sqlite_app().await;
+    each_backend(|app| async move { handshake(app).await }).await;
+}
+
+async fn handshake(app: TestApp) {
     let (addr, _stop) = app.listening(EdgeSettings::default()).await;
 
     let mut none = Socket::open(addr, &[]).await;
@@ -362,7 +365,10 @@ async fn the_handshake_needs_a_valid_token_with_read_access() {
 
 #[tokio::test]
 async fn the_socket_closes_with_4401_when_the_token_expires() {
-    let app = sqlite_app().await;
+    each_backend(|app| async move { expiry(app).await }).await;
+}
+
+async fn expiry(app: TestApp) {
     let (addr, _stop) = app.listening(EdgeSettings::default()).await;
     let token = app
         .keys
@@ -378,6 +384,60 @@ async fn the_socket_closes_with_4401_when_the_token_expires() {
         started.elapsed() <= Duration::from_secs(4),
         "closed at expiry, not at a later check"
     );
+}
+
+/// Inserts `count` tickets with a subject of `size` bytes in one statement, as a bulk
+/// import by another program would.
+async fn bulk_insert(app: &TestApp, count: usize, size: usize) {
+    use sea_orm::ConnectionTrait;
+    let sql = match app.backend {
+        "postgres" => format!(
+            "INSERT INTO support_ticket (id, external_ticket_id, subject, status, tags, custom_fields, attributes, created_at, version) \
+             SELECT 'tick' || lpad(i::text, 26, '0'), 'bulk-' || i, repeat('x', {size}), 'Open', '[]'::jsonb, '{{}}'::jsonb, '{{}}'::jsonb, now(), 1 \
+             FROM generate_series(1, {count}) AS i"
+        ),
+        _ => format!(
+            "INSERT INTO support_ticket (id, external_ticket_id, subject, status, tags, custom_fields, attributes, created_at, version) \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+             SELECT printf('tick%026d', i), 'bulk-' || i, printf('%.{size}c', 'x'), 'Open', '[]', '{{}}', '{{}}', '2026-01-01 00:00:00+00:00', 1 FROM n"
+        ),
+    };
+    app.db.execute_unprepared(&sql).await.expect("bulk insert");
+}
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_closed_with_1008_rather_than_buffered() {
+    each_backend(|app| async move {
+        let (addr, _stop) = app.listening(EdgeSettings::default()).await;
+        let mut socket = Socket::connected(addr, &app.all_areas()).await;
+        socket
+            .subscribe(
+                "1",
+                "subscription { ticketChanged { ticket { id subject } } }",
+                json!({}),
+            )
+            .await;
+        settle().await;
+        // 3000 events of 10 KB each: more than the socket's buffers and the server's queue.
+        bulk_insert(&app, 3000, 10_000).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (received, closed) = socket.read_until_closed().await;
+        assert_eq!(closed.code, 1008, "{closed:?} after {received} messages");
+        assert!(closed.reason.starts_with("Slow consumer"), "{closed:?}");
+        assert!(
+            received < 3000,
+            "the server stopped sending: {received} of 3000"
+        );
+
+        let mut again = Socket::connected(addr, &app.all_areas()).await;
+        again.send(json!({ "type": "ping" })).await;
+        assert_eq!(
+            again.next().await.expect("pong")["type"],
+            "pong",
+            "the server still serves"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The GraphiQL playground in a real browser: tokens never reach the browser's storage, the
 //! console stays free of errors, the hint fits the editor, and in development mode a demo
-//! token is one click away.
+//! token is one click away; subscriptions run over its WebSocket.
 
 use serde_json::json;
 
@@ -145,6 +145,65 @@ async fn in_development_mode_the_playground_offers_the_demo_token_in_one_click()
             !stored.contains(signature) && !stored.contains("Bearer ey"),
             "the demo token is stored:\n{stored}"
         );
+        assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    })
+    .await;
+    chromium.quit().await;
+}
+
+#[tokio::test]
+async fn the_playground_runs_a_subscription_and_shows_each_change() {
+    let Some(chromium) = Browser::start().await else {
+        return;
+    };
+    let browser = &chromium;
+    each_backend(|app| async move {
+        let ticket = app.ticket(None).await.to_string();
+        let addr = serve(&app, app.keys.clone()).await;
+        open_playground(browser, &format!("http://{addr}/graphql")).await;
+        let token = app.all_areas();
+        let headers = json!({ "Authorization": format!("Bearer {token}") }).to_string();
+        browser
+            .execute(
+                "document.querySelector(arguments[0]).CodeMirror.setValue(arguments[1]);",
+                json!([HEADERS, headers]),
+            )
+            .await;
+        browser
+            .execute(
+                "document.querySelector(arguments[0]).CodeMirror.setValue(arguments[1]);",
+                json!([
+                    ".graphiql-query-editor .CodeMirror",
+                    "subscription Live { ticketChanged { kind version ticket { id humanVerifiedCategory } } }"
+                ]),
+            )
+            .await;
+        let button = browser
+            .find(".graphiql-execute-button")
+            .await
+            .expect("the run button");
+        browser.click(&button).await;
+        // The socket opens and subscribes; there is no acknowledgement to wait for.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+        let categorized = app
+            .graphql(
+                Some(&token),
+                "mutation($id: ID!) { categorizeTicket(id: $id, input: { humanVerifiedCategory: CHARGER }) { ticket { version } } }",
+                json!({ "id": ticket }),
+            )
+            .await;
+        assert!(categorized.body["errors"].is_null(), "{}", categorized.text);
+        let shown = browser
+            .wait_until(
+                "the change in the result pane",
+                "const e = document.querySelector('.result-window .CodeMirror');
+                 const text = e && e.CodeMirror.getValue();
+                 return text && text.includes('CATEGORIZED') ? text : null;",
+            )
+            .await;
+        let shown = shown.as_str().unwrap_or_default();
+        assert!(shown.contains(&ticket) && shown.contains("CHARGER"), "{shown}");
         assert_eq!(browser.console_errors().await, Vec::<String>::new());
     })
     .await;

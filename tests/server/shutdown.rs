@@ -1,6 +1,6 @@
 //! Stopping: on SIGTERM the server tells load balancers to go away (`/readyz` 503) while it
 //! keeps serving for `SHUTDOWN_DRAIN_SECS`, closes its listener, lets the request in flight
-//! finish, and exits 0.
+//! finish, closes its WebSockets with 1001 (going away), and exits 0.
 
 use std::time::{Duration, Instant};
 
@@ -228,6 +228,36 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
                 .any(|l| l["method"] == "PATCH" && l["status"] == 200),
             "the PATCH is in the access log: {access:?}"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_sigterm_open_websockets_are_told_to_go_away_and_the_process_still_exits_0() {
+    each_backend(|db| async move {
+        let mut server = Server::start(&[
+            ("DATABASE_URL", db.url.as_str()),
+            ("JWT_SECRET", SECRET),
+            ("DEMO_DATA", "false"),
+        ])
+        .await;
+        let mut socket = crate::ws_client::Socket::connected(server.addr, &all_areas_token()).await;
+        socket
+            .subscribe(
+                "1",
+                "subscription { ticketChanged { kind } }",
+                serde_json::json!({}),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        server.sigterm().await;
+        let closed = socket.closed().await;
+        assert_eq!(closed.code, 1001, "{closed:?}\n{}", server.log_text());
+        let status = server
+            .wait_exit(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("no exit within 5 s\n{}", server.log_text()));
+        assert_eq!(status.code(), Some(0), "{}", server.log_text());
     })
     .await;
 }

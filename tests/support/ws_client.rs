@@ -129,6 +129,39 @@ impl Socket {
         message["payload"].clone()
     }
 
+    /// Reads every message until the server closes the connection: how many came, and how
+    /// it closed.
+    pub async fn read_until_closed(&mut self) -> (usize, Closed) {
+        let mut received = 0;
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("messages or a close in time");
+            match frame {
+                Some(Ok(Message::Text(_))) => received += 1,
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (
+                        received,
+                        Closed {
+                            code: frame.code.into(),
+                            reason: frame.reason.to_string(),
+                        },
+                    )
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
+                    return (
+                        received,
+                        Closed {
+                            code: 1005,
+                            reason: String::new(),
+                        },
+                    )
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// Waits for the server to close the connection, and says how.
     pub async fn closed(&mut self) -> Closed {
         let deadline = tokio::time::Instant::now() + WAIT;
