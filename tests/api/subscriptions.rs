@@ -479,6 +479,29 @@ async fn subscriptions_are_limited_per_connection_and_by_shape() {
 }
 
 #[tokio::test]
+async fn the_legacy_graphql_ws_protocol_works_too() {
+    let app = sqlite_app().await;
+    let ticket = app.ticket(None).await;
+    let (addr, _stop) = app.listening(EdgeSettings::default()).await;
+    let mut socket = Socket::try_open_speaking(addr, "graphql-ws", &[])
+        .await
+        .expect("upgrade");
+    socket.init(Some(&app.all_areas())).await;
+    assert_eq!(socket.next().await.expect("ack")["type"], "connection_ack");
+    socket
+        .send(json!({ "id": "1", "type": "start", "payload": { "query": "subscription { ticketChanged { kind } }" } }))
+        .await;
+    settle().await;
+    categorize(&app, &ticket, "CHARGER").await;
+    let data = socket.next().await.expect("data");
+    assert_eq!(data["type"], "data", "{data}");
+    assert_eq!(
+        data["payload"]["data"]["ticketChanged"]["kind"],
+        "CATEGORIZED"
+    );
+}
+
+#[tokio::test]
 async fn a_subscription_over_plain_http_is_refused_with_a_code() {
     let app = sqlite_app().await;
     let r = app

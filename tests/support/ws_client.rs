@@ -35,13 +35,21 @@ impl Socket {
 
     /// [`Socket::open`], or the HTTP status the upgrade was refused with.
     pub async fn try_open(addr: SocketAddr, headers: &[(&str, &str)]) -> Result<Self, u16> {
+        Self::try_open_speaking(addr, "graphql-transport-ws", headers).await
+    }
+
+    /// [`Socket::try_open`] asking for `protocol`, which the server must choose.
+    pub async fn try_open_speaking(
+        addr: SocketAddr,
+        protocol: &'static str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, u16> {
         let mut request = format!("ws://{addr}/graphql")
             .into_client_request()
             .expect("request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
         for (name, value) in headers {
             request.headers_mut().insert(
                 tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
@@ -56,7 +64,7 @@ impl Socket {
                         .headers()
                         .get("sec-websocket-protocol")
                         .and_then(|v| v.to_str().ok()),
-                    Some("graphql-transport-ws")
+                    Some(protocol)
                 );
                 Ok(Self { ws })
             }
