@@ -312,7 +312,7 @@ pub async fn seed(
         summary.tickets = done;
         progress(done, tickets);
     }
-    crate::db::analyze(db).await?;
+    crate::db::vacuum_analyze(db).await?;
     Ok(summary)
 }
 

@@ -6,6 +6,7 @@ mod m20261124_000001_create_tables;
 mod m20261124_000002_first_agent_response_index;
 mod m20261127_000003_first_agent_response_column;
 mod m20261128_000004_change_log;
+mod m20261128_000005_statistics_indexes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_first_agent_response_index::Migration),
             Box::new(m20261127_000003_first_agent_response_column::Migration),
             Box::new(m20261128_000004_change_log::Migration),
+            Box::new(m20261128_000005_statistics_indexes::Migration),
         ]
     }
 }

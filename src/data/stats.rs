@@ -46,6 +46,18 @@ pub enum Period {
 }
 
 impl Period {
+    /// The first day of the period `day` is in (weeks start on Monday).
+    pub fn start(self, day: NaiveDate) -> NaiveDate {
+        use chrono::Datelike;
+        match self {
+            Period::Day => day,
+            Period::Week => day
+                .checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
+                .unwrap_or(day),
+            Period::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+
     /// The first day of the next period.
     pub fn next(self, start: NaiveDate) -> NaiveDate {
         let next = match self {
@@ -277,13 +289,15 @@ fn epoch_micros(backend: DbBackend, column: &str) -> String {
 
 /// Hours from `from` to `to` as a double, NULL when either is NULL.
 fn hours_between(backend: DbBackend, from: &str, to: &str) -> String {
-    let to_micros = epoch_micros(backend, to);
-    let from_micros = epoch_micros(backend, from);
     match backend {
-        DbBackend::Postgres => format!(
-            "CAST({to_micros} - {from_micros} AS DOUBLE PRECISION) / CAST(3600000000 AS DOUBLE PRECISION)"
-        ),
-        _ => format!("CAST({to_micros} - {from_micros} AS REAL) / 3600000000.0"),
+        // `date_part` of the interval is a double; `EXTRACT` would compute in numeric, which
+        // costs more than the rest of the statement over a million tickets.
+        DbBackend::Postgres => format!("date_part('epoch', {to} - {from}) / 3600.0"),
+        _ => {
+            let to_micros = epoch_micros(backend, to);
+            let from_micros = epoch_micros(backend, from);
+            format!("CAST({to_micros} - {from_micros} AS REAL) / 3600000000.0")
+        }
     }
 }
 
@@ -291,14 +305,13 @@ fn hours_between(backend: DbBackend, from: &str, to: &str) -> String {
 /// into one row: rows, non-NULL values, mean, median, 90th percentile.
 fn durations_sql(backend: DbBackend, inner: &str) -> String {
     match backend {
-        // MATERIALIZED: otherwise the planner inlines `x` into each of the four aggregates
-        // and computes it (a subquery, for first responses) four times per ticket.
+        // One pass: `x` is plain arithmetic on two columns, and the two percentiles share
+        // one sort.
         DbBackend::Postgres => format!(
-            "WITH v AS MATERIALIZED ({inner}) \
-             SELECT COUNT(*), COUNT(x), AVG(x), \
+            "SELECT COUNT(*), COUNT(x), AVG(x), \
              percentile_cont(0.5) WITHIN GROUP (ORDER BY x), \
              percentile_cont(0.9) WITHIN GROUP (ORDER BY x) \
-             FROM v"
+             FROM ({inner}) AS v"
         ),
         _ => {
             let percentile = |p: &str| {
@@ -421,26 +434,18 @@ pub async fn breakdown(
         .collect())
 }
 
-fn period_key(backend: DbBackend, period: Period) -> &'static str {
-    match (backend, period) {
-        (DbBackend::Postgres, Period::Day) => {
-            r#"to_char("support_ticket"."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD')"#
-        }
-        (DbBackend::Postgres, Period::Week) => {
-            r#"to_char(date_trunc('week', "support_ticket"."created_at" AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"#
-        }
-        (DbBackend::Postgres, Period::Month) => {
-            r#"to_char("support_ticket"."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-01')"#
-        }
+/// The UTC day of a ticket's creation. Weeks and months are folded from days afterwards, so
+/// that the database computes one cheap key per ticket and groups on it.
+fn day_key(backend: DbBackend) -> &'static str {
+    match backend {
+        // A date, not text: formatting a million timestamps costs more than grouping them.
+        // (The migration that added the statistics indexes gives the planner statistics of
+        // this expression, so it knows there are few days and aggregates in parallel.)
+        DbBackend::Postgres => r#"CAST("support_ticket"."created_at" AT TIME ZONE 'UTC' AS date)"#,
         // SQLite stores UTC timestamps as RFC 3339 text, so the day is its first ten
         // characters; date functions are not used on the full value because older SQLite
         // versions round fractions to the millisecond, which can cross midnight.
-        (_, Period::Day) => r#"substr("support_ticket"."created_at", 1, 10)"#,
-        // 'weekday 0' moves forward to Sunday (or stays), six days back is that week's Monday.
-        (_, Period::Week) => {
-            r#"date(substr("support_ticket"."created_at", 1, 10), 'weekday 0', '-6 days')"#
-        }
-        (_, Period::Month) => r#"substr("support_ticket"."created_at", 1, 7) || '-01'"#,
+        _ => r#"substr("support_ticket"."created_at", 1, 10)"#,
     }
 }
 
@@ -454,7 +459,8 @@ pub async fn volume(
     period: Period,
     period_argument: &str,
 ) -> AppResult<Vec<VolumePoint>> {
-    let key = Expr::cust(period_key(db.get_database_backend(), period));
+    let backend = db.get_database_backend();
+    let key = Expr::cust(day_key(backend));
     let statement = selection(db, scope, filter)?
         .expr(key.clone())
         .expr(Expr::cust("COUNT(*)"))
@@ -462,10 +468,15 @@ pub async fn volume(
         .to_owned();
     let mut counts = BTreeMap::new();
     for row in db.query_all(&statement).await? {
-        let key: String = get(&row, 0)?;
-        let date = NaiveDate::parse_from_str(&key, "%Y-%m-%d")
-            .map_err(|e| AppError::Internal(format!("period key {key:?}: {e}")))?;
-        counts.insert(date, count(&row, 1)?);
+        let date = match backend {
+            DbBackend::Postgres => get::<NaiveDate>(&row, 0)?,
+            _ => {
+                let key: String = get(&row, 0)?;
+                NaiveDate::parse_from_str(&key, "%Y-%m-%d")
+                    .map_err(|e| AppError::Internal(format!("period key {key:?}: {e}")))?
+            }
+        };
+        *counts.entry(period.start(date)).or_insert(0) += count(&row, 1)?;
     }
     let (Some(&first), Some(&last)) = (counts.keys().next(), counts.keys().next_back()) else {
         return Ok(Vec::new());
@@ -589,29 +600,62 @@ pub async fn sankey(
     Ok(Sankey { nodes, links })
 }
 
-/// The category and subcategory expressions a basis counts.
-fn basis_columns(basis: Basis) -> (SimpleExpr, SimpleExpr) {
-    match basis {
-        Basis::HumanVerified => (
-            col(Column::HumanVerifiedCategory),
-            col(Column::HumanVerifiedSubcategory),
-        ),
-        Basis::AiGenerated => (
-            col(Column::AiGeneratedCategory),
-            col(Column::AiGeneratedSubcategory),
-        ),
-        Basis::Effective => {
-            let human = r#""support_ticket"."human_verified_category" IS NOT NULL"#;
-            (
-                Expr::cust(format!(
-                    r#"CASE WHEN {human} THEN "support_ticket"."human_verified_category" ELSE "support_ticket"."ai_generated_category" END"#
-                )),
-                Expr::cust(format!(
-                    r#"CASE WHEN {human} THEN "support_ticket"."human_verified_subcategory" ELSE "support_ticket"."ai_generated_subcategory" END"#
-                )),
-            )
+/// One combination of the four categorization columns and how many tickets have it.
+struct Categorized {
+    human: (Option<Category>, Option<Subcategory>),
+    ai: (Option<Category>, Option<Subcategory>),
+    count: u64,
+}
+
+impl Categorized {
+    /// The category and subcategory `basis` counts for these tickets.
+    fn on(&self, basis: Basis) -> (Option<Category>, Option<Subcategory>) {
+        match basis {
+            Basis::HumanVerified => self.human,
+            Basis::AiGenerated => self.ai,
+            Basis::Effective if self.human.0.is_some() => self.human,
+            Basis::Effective => self.ai,
         }
     }
+}
+
+/// Tickets per combination of the four categorization columns (only those with an
+/// AI-generated category when `with_ai_only`). Grouping on the raw columns lets the planner
+/// estimate the groups well and read `idx_ticket_categorization` alone, in its own order; the
+/// statistics then fold the few thousand combinations, rather than the database computing an
+/// expression per ticket.
+async fn categorized(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: Option<&TicketFilter>,
+    with_ai_only: bool,
+) -> AppResult<Vec<Categorized>> {
+    let columns = [
+        Column::HumanVerifiedCategory,
+        Column::HumanVerifiedSubcategory,
+        Column::AiGeneratedCategory,
+        Column::AiGeneratedSubcategory,
+    ]
+    .map(col);
+    let mut statement = selection(db, scope, filter)?;
+    for column in &columns {
+        statement.expr(column.clone());
+    }
+    statement
+        .expr(Expr::cust("COUNT(*)"))
+        .add_group_by(columns.clone());
+    if with_ai_only {
+        statement.and_where(Expr::expr(col(Column::AiGeneratedCategory)).is_not_null());
+    }
+    let mut out = Vec::new();
+    for row in db.query_all(&statement).await? {
+        out.push(Categorized {
+            human: (category(get(&row, 0)?)?, subcategory(get(&row, 1)?)?),
+            ai: (category(get(&row, 2)?)?, subcategory(get(&row, 3)?)?),
+            count: count(&row, 4)?,
+        });
+    }
+    Ok(out)
 }
 
 /// The most frequent categories, and subcategories under their category, on a basis;
@@ -623,14 +667,40 @@ pub async fn top_categories(
     basis: Basis,
     limit: u64,
 ) -> AppResult<TopCategories> {
-    let (cat, sub) = basis_columns(basis);
-    let statement = selection(db, scope, filter)?
-        .expr(cat.clone())
-        .expr(sub.clone())
-        .expr(Expr::cust("COUNT(*)"))
-        .add_group_by([cat, sub])
-        .to_owned();
-    let groups = pairs(db, statement).await?;
+    let groups = match basis {
+        // One side's two columns: grouped by the database as they are.
+        Basis::HumanVerified | Basis::AiGenerated => {
+            let (cat, sub) = match basis {
+                Basis::AiGenerated => (
+                    col(Column::AiGeneratedCategory),
+                    col(Column::AiGeneratedSubcategory),
+                ),
+                _ => (
+                    col(Column::HumanVerifiedCategory),
+                    col(Column::HumanVerifiedSubcategory),
+                ),
+            };
+            let statement = selection(db, scope, filter)?
+                .expr(cat.clone())
+                .expr(sub.clone())
+                .expr(Expr::cust("COUNT(*)"))
+                .add_group_by([cat, sub])
+                .to_owned();
+            pairs(db, statement).await?
+        }
+        // A side chosen per ticket: folded from the raw combinations.
+        Basis::Effective => {
+            let mut folded: BTreeMap<(Option<Category>, Option<Subcategory>), u64> =
+                BTreeMap::new();
+            for group in categorized(db, scope, filter, false).await? {
+                *folded.entry(group.on(basis)).or_insert(0) += group.count;
+            }
+            folded
+                .into_iter()
+                .map(|((category, subcategory), n)| (category, subcategory, n))
+                .collect()
+        }
+    };
     let total: u64 = groups.iter().map(|(_, _, n)| n).sum();
     let mut by_category: BTreeMap<&'static str, (Category, u64)> = BTreeMap::new();
     let mut subcategories = Vec::new();
@@ -683,50 +753,37 @@ pub async fn agreement(
     filter: Option<&TicketFilter>,
     limit: u64,
 ) -> AppResult<Agreement> {
-    let ai = col(Column::AiGeneratedCategory);
-    let human = col(Column::HumanVerifiedCategory);
-    let same_subcategory = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            r#""support_ticket"."ai_generated_subcategory" IS NOT DISTINCT FROM "support_ticket"."human_verified_subcategory""#
-        }
-        _ => {
-            r#""support_ticket"."ai_generated_subcategory" IS "support_ticket"."human_verified_subcategory""#
-        }
-    };
-    let statement = selection(db, scope, filter)?
-        .expr(ai.clone())
-        .expr(human.clone())
-        .expr(Expr::cust("COUNT(*)"))
-        .expr(Expr::cust(format!(
-            "COUNT(CASE WHEN {same_subcategory} THEN 1 END)"
-        )))
-        .and_where(Expr::expr(ai.clone()).is_not_null())
-        .add_group_by([ai, human])
-        .to_owned();
     let mut result = Agreement::default();
     let (mut same_category, mut same_both) = (0, 0);
-    for row in db.query_all(&statement).await? {
-        let (Some(ai), human) = (category(get(&row, 0)?)?, category(get(&row, 1)?)?) else {
+    let mut disagreements: BTreeMap<(Category, Category), u64> = BTreeMap::new();
+    for group in categorized(db, scope, filter, true).await? {
+        let (Some(ai), human) = (group.ai.0, group.human.0) else {
             continue;
         };
-        let (n, same_sub) = (count(&row, 2)?, count(&row, 3)?);
+        let n = group.count;
         match human {
             None => result.awaiting_verification += n,
             Some(human) => {
                 result.compared += n;
                 if human == ai {
                     same_category += n;
-                    same_both += same_sub;
+                    if group.ai.1 == group.human.1 {
+                        same_both += n;
+                    }
                 } else {
-                    result.disagreements.push(Disagreement {
-                        ai_category: ai,
-                        human_category: human,
-                        count: n,
-                    });
+                    *disagreements.entry((ai, human)).or_insert(0) += n;
                 }
             }
         }
     }
+    result.disagreements = disagreements
+        .into_iter()
+        .map(|((ai_category, human_category), count)| Disagreement {
+            ai_category,
+            human_category,
+            count,
+        })
+        .collect();
     if result.compared > 0 {
         result.category_agreement_rate = Some(share(same_category, result.compared));
         result.subcategory_agreement_rate = Some(share(same_both, result.compared));
