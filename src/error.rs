@@ -328,6 +328,9 @@ impl From<DbErr> for AppError {
             | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
                 if is_statement_timeout(e.as_ref()) =>
             {
+                // The database stopped the statement at the request's limit: the request timed
+                // out, whichever of the two clocks noticed first.
+                crate::edge::record_timeout();
                 AppError::TimedOut(None)
             }
             DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))

@@ -16,7 +16,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -24,19 +23,27 @@ use tokio::task::JoinHandle;
 use crate::data::changes::{self, Change};
 use crate::edge::Metrics;
 
-/// Changes the hub holds for its slowest subscriber. One that falls further behind is told
-/// so (and its connection closed) rather than buffered without bound.
-pub const CHANNEL_CAPACITY: usize = 4096;
+/// Changes the hub holds for its slowest subscriber (a pointer each). One that falls further
+/// behind is told so (and its connection closed, to reconnect and refetch) rather than
+/// buffered without bound.
+pub const CHANNEL_CAPACITY: usize = 65_536;
 
 /// How often the SQLite log is read.
 pub const POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// How far back a listener that reconnects reads the log: transactions still open when the
 /// connection dropped commit rows logged before that moment.
-const CATCH_UP_MARGIN_SECS: i64 = 60;
+const CATCH_UP_MARGIN_SECS: u64 = 60;
 
 /// How often old rows are pruned from the log.
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
+
+/// How often each instance notifies the channel with a heartbeat, so that a listening
+/// connection that stops hearing anything for [`LISTEN_SILENCE`] is known to be dead (a
+/// connection cut by a firewall or a failover may otherwise wait forever).
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
+const LISTEN_SILENCE: Duration = Duration::from_secs(60);
+const HEARTBEAT: &str = "heartbeat";
 
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "ticket_gateway_changes";
@@ -67,7 +74,9 @@ impl Changes {
         receiver
     }
 
-    fn start(&self) {
+    /// Starts listening (once; `serve` does it at start, so that the first subscriber does
+    /// not race the first LISTEN), and pruning the log.
+    pub fn start(&self) {
         let Ok(mut source) = self.source.lock() else {
             return;
         };
@@ -126,12 +135,19 @@ async fn listen(
     sender: broadcast::Sender<Arc<Change>>,
     metrics: Arc<Metrics>,
 ) {
-    let pruning = async {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
+    let upkeep = async {
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        let mut pruned = tokio::time::Instant::now();
         loop {
-            every.tick().await;
-            if let Err(e) = changes::prune(&db).await {
-                tracing::debug!(error = ?e, "cannot prune the change log");
+            heartbeat.tick().await;
+            if let Err(e) = changes::notify(&db, CHANNEL, HEARTBEAT).await {
+                tracing::debug!(error = ?e, "cannot send the change listener's heartbeat");
+            }
+            if pruned.elapsed() >= PRUNE_EVERY {
+                pruned = tokio::time::Instant::now();
+                if let Err(e) = changes::prune(&db).await {
+                    tracing::debug!(error = ?e, "cannot prune the change log");
+                }
             }
         }
     };
@@ -142,11 +158,13 @@ async fn listen(
         // of the log as the hub started (a subscriber may have subscribed before the first
         // LISTEN); after a drop, what was logged since shortly before it.
         let mut start: Option<i64> = None;
-        let mut missed_since: Option<DateTime<Utc>> = None;
+        // When the connection dropped (by this process's clock; the log is read by the
+        // database's, so only the elapsed time is passed).
+        let mut dropped_at: Option<std::time::Instant> = None;
         let mut backoff = Duration::from_millis(100);
         let mut warned = false;
         loop {
-            if start.is_none() && missed_since.is_none() {
+            if start.is_none() && dropped_at.is_none() {
                 match changes::last_seq(&db).await {
                     Ok(seq) => start = Some(seq),
                     Err(e) => {
@@ -175,8 +193,11 @@ async fn listen(
                     continue;
                 }
             };
-            let missed = match (start, missed_since) {
-                (_, Some(since)) => changes::since(&db, since).await,
+            let missed = match (start, dropped_at) {
+                (_, Some(at)) => {
+                    let seconds = at.elapsed().as_secs() + CATCH_UP_MARGIN_SECS;
+                    changes::logged_within(&db, seconds).await
+                }
                 (Some(after), None) => changes::all_after(&db, after).await,
                 (None, None) => Ok(Vec::new()),
             };
@@ -200,23 +221,29 @@ async fn listen(
             }
             backoff = Duration::from_millis(100);
             warned = false;
-            // `None` or an error: the connection is gone.
-            while let Ok(Some(notification)) = listener.try_recv().await {
-                match changes::from_notification(notification.payload()) {
+            // `None`, an error or a silence longer than the heartbeats allow: the connection
+            // is gone (and is dropped, so an interrupted read is never resumed).
+            while let Ok(Ok(Some(notification))) =
+                tokio::time::timeout(LISTEN_SILENCE, listener.try_recv()).await
+            {
+                let payload = notification.payload();
+                match changes::from_notification(payload) {
                     Some(change) if seen.first_time(change.seq) => {
                         let _ = sender.send(Arc::new(change));
                     }
                     Some(_) => {}
+                    None if payload == HEARTBEAT => {}
                     None => tracing::debug!("unreadable change notification"),
                 }
             }
+            drop(listener);
             tracing::warn!("the LISTEN connection for changes dropped; reconnecting");
             metrics.change_listener_reconnect();
-            missed_since = Some(Utc::now() - chrono::Duration::seconds(CATCH_UP_MARGIN_SECS));
+            dropped_at = Some(std::time::Instant::now());
         }
     };
     tokio::select! {
-        () = pruning => {}
+        () = upkeep => {}
         () = listening => {}
     }
 }

@@ -94,6 +94,8 @@ impl Application {
             }
         });
         let sockets = self.state.sockets.clone();
+        // Listening for changes from the start: a first subscriber never races it.
+        self.state.changes.start();
         let app = router(self.state);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())

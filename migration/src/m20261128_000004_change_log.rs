@@ -45,6 +45,19 @@ const OTHER: [&str; 14] = [
     "resolved_at",
 ];
 
+/// The columns whose update may be news (`UPDATE OF` these): a write of the kept
+/// `first_agent_response_at` alone, which every agent message causes, does not even run the
+/// trigger.
+fn watched() -> String {
+    ["version"]
+        .iter()
+        .chain(CATEGORIZATION.iter())
+        .chain(OTHER.iter())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `NEW.a IS DISTINCT FROM OLD.a OR ...` in the dialect's spelling of "is distinct from".
 fn any_changed(columns: &[&str], distinct: &str) -> String {
     columns
@@ -103,11 +116,12 @@ impl MigrationTrait for Migration {
                     updated = any_changed(&OTHER, "IS DISTINCT FROM"),
                 ))
                 .await?;
-                db.execute_unprepared(
+                db.execute_unprepared(&format!(
                     "CREATE TRIGGER support_ticket_changed
-                     AFTER INSERT OR UPDATE ON support_ticket
+                     AFTER INSERT OR UPDATE OF {watched} ON support_ticket
                      FOR EACH ROW EXECUTE FUNCTION ticket_gateway_ticket_changed()",
-                )
+                    watched = watched(),
+                ))
                 .await?;
                 db.execute_unprepared(
                     "CREATE FUNCTION ticket_gateway_message_added() RETURNS trigger
@@ -166,22 +180,24 @@ impl MigrationTrait for Migration {
                     any_changed(&CATEGORIZATION, "IS NOT")
                 );
                 db.execute_unprepared(&format!(
-                    "CREATE TRIGGER support_ticket_categorized AFTER UPDATE ON support_ticket
+                    "CREATE TRIGGER support_ticket_categorized AFTER UPDATE OF {watched} ON support_ticket
                      WHEN {live} AND ({categorized})
                      BEGIN
                        INSERT INTO change_log (kind, ticket_id, version)
                          VALUES ('CATEGORIZED', NEW.id, NEW.version);
-                     END"
+                     END",
+                    watched = watched(),
                 ))
                 .await?;
                 db.execute_unprepared(&format!(
-                    "CREATE TRIGGER support_ticket_updated AFTER UPDATE ON support_ticket
+                    "CREATE TRIGGER support_ticket_updated AFTER UPDATE OF {watched} ON support_ticket
                      WHEN {live} AND NOT ({categorized}) AND ({updated})
                      BEGIN
                        INSERT INTO change_log (kind, ticket_id, version)
                          VALUES ('UPDATED', NEW.id, NEW.version);
                      END",
                     updated = any_changed(&OTHER, "IS NOT"),
+                    watched = watched(),
                 ))
                 .await?;
                 db.execute_unprepared(&format!(

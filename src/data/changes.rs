@@ -2,7 +2,6 @@
 //! in the same transaction as every ticket and message change; these functions read it,
 //! prune it, and let bulk loads skip it.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionTrait,
 };
@@ -116,18 +115,33 @@ pub async fn all_after(db: &DatabaseConnection, seq: i64) -> AppResult<Vec<Chang
     }
 }
 
-/// Every change logged at or after `since`, oldest first: what a listener that lost its
-/// connection at `since` may have missed. PostgreSQL only.
-pub async fn since(db: &DatabaseConnection, since: DateTime<Utc>) -> AppResult<Vec<Change>> {
+/// Every change logged in the last `seconds` by the database's clock, oldest first: what a
+/// listener whose connection dropped may have missed. PostgreSQL only.
+pub async fn logged_within(db: &DatabaseConnection, seconds: u64) -> AppResult<Vec<Change>> {
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
     read(
         db,
         Statement::from_sql_and_values(
             DbBackend::Postgres,
-            format!("SELECT {COLUMNS} FROM change_log WHERE at >= $1 ORDER BY seq"),
-            [since.into()],
+            format!(
+                "SELECT {COLUMNS} FROM change_log \
+                 WHERE at >= now() - make_interval(secs => $1) ORDER BY seq"
+            ),
+            [seconds.into()],
         ),
     )
     .await
+}
+
+/// `NOTIFY channel, payload` (PostgreSQL).
+pub async fn notify(db: &DatabaseConnection, channel: &str, payload: &str) -> AppResult<()> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [channel.into(), payload.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// The last position in the log (0 when it is empty).

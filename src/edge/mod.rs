@@ -17,7 +17,8 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove}
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 pub use context::{
-    record_caller, record_graphql_errors, record_operation, request_id, Operation, REQUEST_ID,
+    record_caller, record_graphql_errors, record_operation, record_timeout, request_id, Operation,
+    REQUEST_ID,
 };
 pub use cors::check_origin;
 pub use health::{Health, NotReady};

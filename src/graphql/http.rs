@@ -232,7 +232,7 @@ pub(super) fn check(
 
 /// Registers a persisted document that passed the checks (and parses: garbage would fail
 /// again wherever it is sent).
-async fn keep(
+pub(super) async fn keep(
     state: &AppState,
     registration: Option<super::persisted::Registration>,
     checked: &Checked,

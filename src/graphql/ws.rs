@@ -12,6 +12,8 @@
 //! - a bounded queue of outgoing messages: a client that does not read its messages, or a
 //!   subscription that falls behind the changes, is closed with [`CLOSE_SLOW`] rather than
 //!   buffered forever;
+//! - persisted documents and the trusted-documents manifest, as over HTTP;
+//! - 4400 for a message that is not JSON of the protocol;
 //! - keep-alive pings, and a close with 1001 when the server stops.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,7 +29,7 @@ use futures::stream::BoxStream;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
-use super::http::{check, with_codes};
+use super::http::{check, keep, with_codes};
 use super::order::in_query_order;
 use super::subscription::Overrun;
 use super::Loaders;
@@ -48,8 +50,9 @@ pub const KEEPALIVE: Duration = Duration::from_secs(15);
 /// How long a client has to send `connection_init` (then 4408, as the protocol says).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The close code for a client that reads too slowly (policy violation).
-pub const CLOSE_SLOW: u16 = 1008;
+/// The close code for a client that reads too slowly: "try again later", which `graphql-ws`
+/// clients answer by reconnecting (and should refetch what they show).
+pub const CLOSE_SLOW: u16 = 1013;
 
 /// The open connections of one server, and the signal that closes them when it stops.
 pub struct Sockets {
@@ -241,9 +244,12 @@ impl Gate {
             Frame::Binary(bytes) => bytes.to_vec(),
             _ => return None,
         };
-        // What does not parse is async-graphql's to refuse (it closes with 4400).
         let Ok(envelope) = serde_json::from_slice::<Envelope>(&bytes) else {
-            return Some(bytes);
+            let _ = self.control.send(Control::Close(Close(
+                4400,
+                "Invalid message: expected a JSON object with a `type`".into(),
+            )));
+            return None;
         };
         match envelope.kind.as_str() {
             "connection_init" => {
@@ -358,37 +364,50 @@ impl Executor for Operations {
                     .into_server_error(Default::default()),
             );
         };
-        let checked = match check(&self.state, &request, false) {
-            Ok(checked) => checked,
-            Err(refusal) => return refused(refusal.into_server_error()),
-        };
-        let doc = checked.doc.clone();
-        if let Some(doc) = &doc {
-            request.set_parsed_query(async_graphql::parser::types::ExecutableDocument::clone(doc));
-        }
-        let state = &self.state;
-        let loaders = Loaders::new(
-            state.db.clone(),
-            principal.scope(),
-            Duration::from_millis(state.config.graphql.graphql_loader_delay_ms),
-        );
-        request = request
-            .data(state.db.clone())
-            .data(loaders)
-            .data(state.changes.clone())
-            .data(state.metrics.clone())
-            .data(self.overrun.clone())
-            .data(principal.clone());
-        if let Some(replica) = &state.replica {
-            request = request.data(replica.clone());
-        }
-        let name = request.operation_name.clone();
+        let state = self.state.clone();
+        let overrun = self.overrun.clone();
         self.active.fetch_add(1, Ordering::SeqCst);
         let running = Running(self.active.clone());
-        let state = state.clone();
-        let points = u32::try_from(checked.cost).unwrap_or(u32::MAX);
         let session = session_data.unwrap_or_default();
         futures::stream::once(async move {
+            // As over HTTP: a hash stands for its document, and a manifest allows only its own.
+            let registration = match state.persisted.resolve(&mut request).await {
+                Ok(registration) => registration,
+                Err(refusal) => {
+                    let mut error = ServerError::new(refusal.message(), None);
+                    let mut extensions = async_graphql::ErrorExtensionValues::default();
+                    extensions.set("code", refusal.code());
+                    error.extensions = Some(extensions);
+                    return refused(error);
+                }
+            };
+            let checked = match check(&state, &request, false) {
+                Ok(checked) => checked,
+                Err(refusal) => return refused(refusal.into_server_error()),
+            };
+            keep(&state, registration, &checked, &request).await;
+            let doc = checked.doc.clone();
+            if let Some(doc) = &doc {
+                request
+                    .set_parsed_query(async_graphql::parser::types::ExecutableDocument::clone(doc));
+            }
+            let loaders = Loaders::new(
+                state.db.clone(),
+                principal.scope(),
+                Duration::from_millis(state.config.graphql.graphql_loader_delay_ms),
+            );
+            request = request
+                .data(state.db.clone())
+                .data(loaders)
+                .data(state.changes.clone())
+                .data(state.metrics.clone())
+                .data(overrun)
+                .data(principal.clone());
+            if let Some(replica) = &state.replica {
+                request = request.data(replica.clone());
+            }
+            let name = request.operation_name.clone();
+            let points = u32::try_from(checked.cost).unwrap_or(u32::MAX);
             let client = client_of(Some(&principal), None);
             if let Some(decision) = state.limiter.spend(&client, points).await {
                 if points > 0 {
@@ -481,7 +500,8 @@ async fn serve(state: &AppState, socket: WebSocket, protocol: Protocols, credent
                     if let Some(at) = expires {
                         let left = at.saturating_sub(chrono::Utc::now().timestamp()).max(0);
                         let left = Duration::from_secs(u64::try_from(left).unwrap_or(0));
-                        expiry.as_mut().reset(tokio::time::Instant::now() + left);
+                        let now = tokio::time::Instant::now();
+                        expiry.as_mut().reset(now.checked_add(left).unwrap_or(far));
                     }
                 }
                 Control::Send(text) => {

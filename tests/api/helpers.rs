@@ -399,6 +399,14 @@ impl TestApp {
             .expect("config")
             .with_edge(edge)
             .expect("edge settings");
+        self.listening_with(config).await
+    }
+
+    /// [`TestApp::listening`] with any settings.
+    pub async fn listening_with(
+        &self,
+        config: AppConfig,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
         let state = AppState::new(self.db.clone(), self.keys.clone(), config);
         let server =
             ticket_gateway::startup::Application::bind(state, "127.0.0.1:0".parse().expect("addr"))

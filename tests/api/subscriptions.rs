@@ -406,7 +406,7 @@ async fn bulk_insert(app: &TestApp, count: usize, size: usize) {
 }
 
 #[tokio::test]
-async fn a_subscriber_that_stops_reading_is_closed_with_1008_rather_than_buffered() {
+async fn a_subscriber_that_stops_reading_is_closed_with_1013_rather_than_buffered() {
     each_backend(|app| async move {
         let (addr, _stop) = app.listening(EdgeSettings::default()).await;
         let mut socket = Socket::connected(addr, &app.all_areas()).await;
@@ -422,7 +422,7 @@ async fn a_subscriber_that_stops_reading_is_closed_with_1008_rather_than_buffere
         bulk_insert(&app, 3000, 10_000).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         let (received, closed) = socket.read_until_closed().await;
-        assert_eq!(closed.code, 1008, "{closed:?} after {received} messages");
+        assert_eq!(closed.code, 1013, "{closed:?} after {received} messages");
         assert!(closed.reason.starts_with("Slow consumer"), "{closed:?}");
         assert!(
             received < 3000,
@@ -499,6 +499,50 @@ async fn the_legacy_graphql_ws_protocol_works_too() {
         data["payload"]["data"]["ticketChanged"]["kind"],
         "CATEGORIZED"
     );
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_the_protocols_closes_with_4400() {
+    let app = sqlite_app().await;
+    let (addr, _stop) = app.listening(EdgeSettings::default()).await;
+    let mut socket = Socket::connected(addr, &app.all_areas()).await;
+    socket.send(json!("not an object")).await;
+    assert_eq!(socket.closed().await.code, 4400);
+}
+
+#[tokio::test]
+async fn with_a_manifest_only_its_documents_run_over_the_socket_too() {
+    let app = sqlite_app().await;
+    let known = "subscription { ticketChanged { kind } }";
+    let path = std::env::temp_dir().join(format!("manifest-{}.json", ulid::Ulid::new()));
+    let hash = ticket_gateway::graphql::sha256_hex(known);
+    std::fs::write(&path, json!({ &hash: known }).to_string()).expect("write");
+    let settings = ticket_gateway::config::GraphqlSettings {
+        persisted_queries_manifest: Some(path.clone()),
+        ..Default::default()
+    };
+    let config = ticket_gateway::config::AppConfig::new(BASE_URL, settings).expect("config");
+    let (addr, _stop) = app.listening_with(config).await;
+    let mut socket = Socket::connected(addr, &app.all_areas()).await;
+    socket.subscribe("free", TICKET_CHANGED, json!({})).await;
+    let refused = socket.event("free").await;
+    assert_eq!(
+        error_code(&refused),
+        Some("PERSISTED_QUERY_REQUIRED"),
+        "{refused}"
+    );
+    assert_eq!(socket.next().await.expect("complete")["type"], "complete");
+
+    socket
+        .send(json!({ "id": "known", "type": "subscribe", "payload": {
+            "query": "", "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } } }))
+        .await;
+    settle().await;
+    let ticket = app.ticket(None).await;
+    categorize(&app, &ticket, "CHARGER").await;
+    let event = socket.event("known").await;
+    assert_eq!(event["data"]["ticketChanged"]["kind"], "CREATED", "{event}");
+    let _ = std::fs::remove_file(path);
 }
 
 #[tokio::test]

@@ -124,8 +124,8 @@ async fn changes_through_one_instance_or_plain_sql_reach_a_subscriber_on_another
         if db.kind != Kind::Postgres {
             return;
         }
-        // Kill the second instance's LISTEN connection from the server side, and change
-        // things before it can be back.
+        // Kill the instances' LISTEN connections from the server side, and change things
+        // before they can be back.
         let killed = sql
             .query_all_raw(sea_orm::Statement::from_string(
                 sea_orm::DbBackend::Postgres,
@@ -134,7 +134,7 @@ async fn changes_through_one_instance_or_plain_sql_reach_a_subscriber_on_another
             ))
             .await
             .expect("terminate the LISTEN connection");
-        assert_eq!(killed.len(), 1, "one instance listens");
+        assert_eq!(killed.len(), 2, "each instance listens");
         sql.execute_unprepared(&format!(
             "UPDATE support_ticket SET status = 'Pending' WHERE id = '{ticket}'"
         ))
