@@ -123,9 +123,28 @@ impl Browser {
             crate::helpers::notice(&format!("browser test skipped: {why}"));
             return None;
         }
+        // A driver that dies while starting (a port taken in between, Chromium failing to
+        // launch on a loaded machine) is replaced, up to three times.
+        let mut attempt = 1;
+        loop {
+            match Self::launch().await {
+                Ok(browser) => return Some(browser),
+                Err(why) if attempt < 3 => {
+                    crate::helpers::notice(&format!(
+                        "chromedriver failed to start ({why}); retrying"
+                    ));
+                    attempt += 1;
+                }
+                Err(why) => panic!("chromedriver failed to start three times: {why}"),
+            }
+        }
+    }
+
+    /// One chromedriver and its session.
+    async fn launch() -> Result<Self, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
-            .expect("a free port")
+            .map_err(|e| format!("no free port: {e}"))?
             .port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -134,15 +153,14 @@ impl Browser {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect("chromedriver starts");
-        let profile = tempfile::tempdir().expect("a profile directory");
+            .map_err(|e| format!("chromedriver does not start: {e}"))?;
+        let profile = tempfile::tempdir().map_err(|e| format!("no profile directory: {e}"))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let started = Instant::now();
         while TcpStream::connect(addr).await.is_err() {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "chromedriver did not listen on {addr}"
-            );
+            if started.elapsed() > PATIENCE {
+                return Err(format!("chromedriver did not listen on {addr}"));
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let args = [
@@ -162,18 +180,21 @@ impl Browser {
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
             "goog:loggingPrefs": { "browser": "ALL" },
         } } });
-        let mut browser = Self {
+        let (status, text) = http(addr, "POST", "/session", &capabilities.to_string())
+            .await
+            .map_err(|e| format!("POST /session: {e}"))?;
+        let created: Value =
+            serde_json::from_str(&text).map_err(|_| format!("POST /session: {status} {text}"))?;
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| format!("POST /session: {status} {created}"))?
+            .to_owned();
+        Ok(Self {
             driver,
             addr,
-            session: String::new(),
+            session,
             _profile: profile,
-        };
-        let created = browser.call("POST", "/session", Some(capabilities)).await;
-        browser.session = created["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("a WebDriver session: {created}"))
-            .to_owned();
-        Some(browser)
+        })
     }
 
     /// One WebDriver command; its `value`, or a panic with the driver's error.
