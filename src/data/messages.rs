@@ -50,19 +50,7 @@ pub async fn get_many(
     scope: &Scope,
     ids: &[String],
 ) -> AppResult<Vec<Model>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(Message::find()
-        .inner_join(support_ticket::Entity)
-        .filter(one_of(
-            Expr::col((Message, Column::Id)).into(),
-            ids,
-            db.get_database_backend(),
-        ))
-        .filter(scope.ticket_condition())
-        .all(db)
-        .await?)
+    among(db, scope, None, &MessageFilter::default(), ids).await
 }
 
 /// The messages among `ids` whose ticket is in scope and that match `filter` (and belong to

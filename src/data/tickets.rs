@@ -179,18 +179,7 @@ pub async fn get_many(
     scope: &Scope,
     ids: &[String],
 ) -> AppResult<Vec<Model>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(Ticket::find()
-        .filter(one_of(
-            Expr::col((Ticket, Column::Id)).into(),
-            ids,
-            db.get_database_backend(),
-        ))
-        .filter(scope.ticket_condition())
-        .all(db)
-        .await?)
+    among(db, scope, None, ids).await
 }
 
 /// The tickets among `ids` that are in scope and match the filter: what a subscriber may be
