@@ -7,6 +7,7 @@ mod m20261124_000002_first_agent_response_index;
 mod m20261127_000003_first_agent_response_column;
 mod m20261128_000004_change_log;
 mod m20261128_000005_statistics_indexes;
+mod m20261128_000006_created_day_column;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_first_agent_response_column::Migration),
             Box::new(m20261128_000004_change_log::Migration),
             Box::new(m20261128_000005_statistics_indexes::Migration),
+            Box::new(m20261128_000006_created_day_column::Migration),
         ]
     }
 }
