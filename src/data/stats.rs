@@ -517,11 +517,25 @@ fn subcategory(raw: Option<String>) -> AppResult<Option<Subcategory>> {
     .transpose()
 }
 
-/// Tickets per (category, subcategory) pair of two columns, unordered.
+/// Tickets per (category, subcategory) pair of two columns, unordered; only the tickets with
+/// a category when `with_category_only`.
 async fn pairs(
     db: &DatabaseConnection,
-    statement: SelectStatement,
+    scope: &Scope,
+    filter: Option<&TicketFilter>,
+    (cat, sub): (Column, Column),
+    with_category_only: bool,
 ) -> AppResult<Vec<(Option<Category>, Option<Subcategory>, u64)>> {
+    let (cat, sub) = (col(cat), col(sub));
+    let mut statement = selection(db, scope, filter)?;
+    statement
+        .expr(cat.clone())
+        .expr(sub.clone())
+        .expr(Expr::cust("COUNT(*)"))
+        .add_group_by([cat.clone(), sub]);
+    if with_category_only {
+        statement.and_where(Expr::expr(cat).is_not_null());
+    }
     let mut out = Vec::new();
     for row in db.query_all(&statement).await? {
         out.push((
@@ -540,18 +554,11 @@ pub async fn sankey(
     scope: &Scope,
     filter: Option<&TicketFilter>,
 ) -> AppResult<Sankey> {
-    let (cat, sub) = (
-        col(Column::HumanVerifiedCategory),
-        col(Column::HumanVerifiedSubcategory),
+    let human = (
+        Column::HumanVerifiedCategory,
+        Column::HumanVerifiedSubcategory,
     );
-    let statement = selection(db, scope, filter)?
-        .expr(cat.clone())
-        .expr(sub.clone())
-        .expr(Expr::cust("COUNT(*)"))
-        .and_where(Expr::expr(cat.clone()).is_not_null())
-        .add_group_by([cat, sub])
-        .to_owned();
-    let mut links: Vec<SankeyLink> = pairs(db, statement)
+    let mut links: Vec<SankeyLink> = pairs(db, scope, filter, human, true)
         .await?
         .into_iter()
         .filter_map(|(category, subcategory, value)| {
@@ -669,23 +676,14 @@ pub async fn top_categories(
     let groups = match basis {
         // One side's two columns: grouped by the database as they are.
         Basis::HumanVerified | Basis::AiGenerated => {
-            let (cat, sub) = match basis {
-                Basis::AiGenerated => (
-                    col(Column::AiGeneratedCategory),
-                    col(Column::AiGeneratedSubcategory),
-                ),
+            let side = match basis {
+                Basis::AiGenerated => (Column::AiGeneratedCategory, Column::AiGeneratedSubcategory),
                 _ => (
-                    col(Column::HumanVerifiedCategory),
-                    col(Column::HumanVerifiedSubcategory),
+                    Column::HumanVerifiedCategory,
+                    Column::HumanVerifiedSubcategory,
                 ),
             };
-            let statement = selection(db, scope, filter)?
-                .expr(cat.clone())
-                .expr(sub.clone())
-                .expr(Expr::cust("COUNT(*)"))
-                .add_group_by([cat, sub])
-                .to_owned();
-            pairs(db, statement).await?
+            pairs(db, scope, filter, side, false).await?
         }
         // A side chosen per ticket: folded from the raw combinations.
         Basis::Effective => {
