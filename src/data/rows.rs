@@ -2,7 +2,7 @@
 //! and row was a measurable share of reading a page. The `SELECT`s these decode list the columns
 //! in `Column::iter()` order, which is the order of the model's fields (see `tickets::select`).
 
-use entity::{support_ticket, support_ticket_message};
+use entity::{organization, support_ticket, support_ticket_message, user};
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 
 /// A ticket row.
@@ -35,6 +35,40 @@ impl FromQueryResult for TicketRow {
     }
 }
 
+/// A ticket row followed by its user's columns and that user's organization's (see
+/// `tickets::with_owners`); the user is absent when the ticket has none.
+pub struct OwnedTicketRow(
+    pub support_ticket::Model,
+    pub Option<(user::Model, Option<organization::Model>)>,
+);
+
+impl FromQueryResult for OwnedTicketRow {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        const USER: usize = 20;
+        const ORGANIZATION: usize = USER + 5;
+        let TicketRow(ticket) = TicketRow::from_query_result(row, pre)?;
+        let Some(user_id) = row.try_get_by_index::<Option<String>>(USER)? else {
+            return Ok(Self(ticket, None));
+        };
+        let user = user::Model {
+            id: user_id,
+            organization_id: row.try_get_by_index(USER + 1)?,
+            email: row.try_get_by_index(USER + 2)?,
+            full_name: row.try_get_by_index(USER + 3)?,
+            joined_at: row.try_get_by_index(USER + 4)?,
+        };
+        let organization = match row.try_get_by_index::<Option<String>>(ORGANIZATION)? {
+            Some(id) => Some(organization::Model {
+                id,
+                name: row.try_get_by_index(ORGANIZATION + 1)?,
+                created_at: row.try_get_by_index(ORGANIZATION + 2)?,
+            }),
+            None => None,
+        };
+        Ok(Self(ticket, Some((user, organization))))
+    }
+}
+
 /// A message row.
 pub struct MessageRow(pub support_ticket_message::Model);
 
@@ -54,7 +88,7 @@ impl FromQueryResult for MessageRow {
 
 #[cfg(test)]
 mod tests {
-    use entity::{support_ticket, support_ticket_message};
+    use entity::{organization, support_ticket, support_ticket_message, user};
     use sea_orm::{IdenStatic, Iterable};
 
     /// The positions above are the columns' positions in the default `SELECT`.
@@ -101,5 +135,12 @@ mod tests {
                 "created_at"
             ]
         );
+        let users: Vec<&str> = user::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            users,
+            ["id", "organization_id", "email", "full_name", "joined_at"]
+        );
+        let organizations: Vec<&str> = organization::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(organizations, ["id", "name", "created_at"]);
     }
 }

@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use async_graphql::{Context, InputType, Lookahead, Object, Result};
 use entity::support_ticket::Model;
+use entity::{organization, user};
 
 use super::db;
+use super::fast::Fast;
 use super::loaders::{shared, Loaders, MessagesKey};
 use super::types::{PageInfo, Ticket};
 use crate::data::replica::{self, Replica};
@@ -131,9 +133,26 @@ impl Ahead {
         self.columns
     }
 
+    /// Whether the tickets' users are selected: a page then reads them in its own statement.
+    pub fn owners(&self) -> bool {
+        self.user
+    }
+
     /// Reads every selected level for `tickets` and primes the request's loaders with it.
     /// The levels are independent, so their statements run concurrently.
     pub async fn load(&self, ctx: &Context<'_>, scope: &Scope, tickets: &[Model]) -> Result<()> {
+        self.load_with(ctx, scope, tickets, None).await
+    }
+
+    /// [`load`](Self::load), for tickets read with their `owners` (users and organizations)
+    /// already, when they were.
+    async fn load_with(
+        &self,
+        ctx: &Context<'_>,
+        scope: &Scope,
+        tickets: &[Model],
+        owners: Option<Vec<(user::Model, Option<organization::Model>)>>,
+    ) -> Result<()> {
         if tickets.is_empty() {
             return Ok(());
         }
@@ -158,12 +177,18 @@ impl Ahead {
             if !self.user {
                 return Ok(());
             }
-            let mut user_ids: Vec<String> =
-                tickets.iter().filter_map(|t| t.user_id.clone()).collect();
-            user_ids.sort_unstable();
-            user_ids.dedup();
-            if self.organization {
-                let found = users::get_many_with_organizations(db, scope, &user_ids).await?;
+            let user_ids = || {
+                let mut ids: Vec<String> =
+                    tickets.iter().filter_map(|t| t.user_id.clone()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            };
+            if self.organization || owners.is_some() {
+                let found = match owners {
+                    Some(found) => found,
+                    None => users::get_many_with_organizations(db, scope, &user_ids()).await?,
+                };
                 let orgs: Vec<_> = found
                     .iter()
                     .filter_map(|(_, o)| o.clone().map(|o| (o.id.clone(), o)))
@@ -174,7 +199,7 @@ impl Ahead {
                     .feed_many(found.into_iter().map(|(u, _)| (u.id.clone(), u)))
                     .await;
             } else {
-                let found = users::get_many(db, scope, &user_ids).await?;
+                let found = users::get_many(db, scope, &user_ids()).await?;
                 loaders
                     .users
                     .feed_many(found.into_iter().map(|u| (u.id.clone(), u)))
@@ -211,8 +236,18 @@ pub async fn connection(
 ) -> Result<TicketConnection> {
     let look = ctx.look_ahead();
     let ahead = Ahead::of(&[look.field("nodes"), look.field("edges").field("node")]);
-    let page = tickets::page(db(ctx)?, &scope, filter.as_ref(), spec, ahead.columns()).await?;
-    ahead.load(ctx, &scope, &page.tickets).await?;
+    let page = tickets::page(
+        db(ctx)?,
+        &scope,
+        filter.as_ref(),
+        spec,
+        ahead.columns(),
+        ahead.owners(),
+    )
+    .await?;
+    ahead
+        .load_with(ctx, &scope, &page.tickets, page.owners)
+        .await?;
     Ok(TicketConnection {
         tickets: page.tickets.into_iter().map(Arc::new).collect(),
         has_next: page.has_next,
@@ -268,8 +303,8 @@ impl TicketEdge {
     }
 
     /// The ticket.
-    async fn node(&self) -> Ticket {
-        Ticket(Arc::clone(&self.node))
+    async fn node(&self) -> Fast<Ticket> {
+        Fast(Ticket(Arc::clone(&self.node)))
     }
 }
 
@@ -286,8 +321,11 @@ impl TicketConnection {
     }
 
     /// The tickets of this page.
-    async fn nodes(&self) -> Vec<Ticket> {
-        self.tickets.iter().cloned().map(Ticket).collect()
+    async fn nodes(&self) -> Vec<Fast<Ticket>> {
+        self.tickets
+            .iter()
+            .map(|t| Fast(Ticket(Arc::clone(t))))
+            .collect()
     }
 
     /// Where this page sits in the whole list.

@@ -3,6 +3,7 @@
 mod connection;
 mod cost;
 mod documents;
+mod fast;
 pub mod graphiql;
 mod guard;
 mod http;
@@ -40,7 +41,8 @@ pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 /// The schema with the configured limits.
 pub fn build_schema(settings: &GraphqlSettings) -> GatewaySchema {
     // Depth and cost are limited in `http::precheck`: depth without introspection's `ofType`,
-    // cost by the model of `cost`, which also spends the hourly budget.
+    // cost by the model of `cost`, which also spends the hourly budget. No extensions: the
+    // plain fields of `fast` objects are answered without calling any around them.
     let mut builder = Schema::build(Query::default(), Mutation, Subscription)
         .limit_directives(settings.graphql_max_directives);
     if !settings.graphql_introspection {

@@ -3,6 +3,7 @@
 use async_graphql::{Context, MergedObject, Object, Result, ID};
 
 use super::connection::{connection, load_ahead, page_spec, TicketConnection};
+use super::fast::Fast;
 use super::guard::{principal, Needs};
 use super::stats::TicketStats;
 use super::types::{AccessKind, Categories, Message, Node, RateLimit, Ticket, User, Viewer};
@@ -23,14 +24,14 @@ pub struct TicketQuery;
 impl TicketQuery {
     /// One ticket by id; null when it does not exist or is outside what the token may see.
     #[graphql(guard = "Needs(OAuthScope::Read)")]
-    async fn ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Ticket>> {
+    async fn ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Fast<Ticket>>> {
         let Ok(id) = TicketId::parse(&id) else {
             return Ok(None);
         };
         let scope = scope(ctx)?;
         let found = tickets::get(db(ctx)?, &scope, &id).await?;
         load_ahead(ctx, &scope, found.as_ref()).await?;
-        Ok(found.map(|t| Ticket(t.into())))
+        Ok(found.map(|t| Fast(Ticket(t.into()))))
     }
 
     /// Tickets the token may see, matching `filter`, a page at a time (Relay connection).

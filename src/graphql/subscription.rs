@@ -15,6 +15,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use super::connection::load_ahead;
+use super::fast::Fast;
 use super::guard::Needs;
 use super::types::{Message, Ticket};
 use super::{db, scope, Loaders};
@@ -64,13 +65,13 @@ impl TicketChange {
     }
 
     /// The ticket as it is now; select nested fields as in any query.
-    async fn ticket(&self, ctx: &Context<'_>) -> Result<Ticket> {
+    async fn ticket(&self, ctx: &Context<'_>) -> Result<Fast<Ticket>> {
         // Nested levels are read for this event, not from an earlier event's cache.
         if let Ok(loaders) = ctx.data::<Loaders>() {
             loaders.forget();
         }
         load_ahead(ctx, &scope(ctx)?, Some(&self.ticket)).await?;
-        Ok(Ticket(self.ticket.clone()))
+        Ok(Fast(Ticket(self.ticket.clone())))
     }
 }
 

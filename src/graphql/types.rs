@@ -7,11 +7,12 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Interface, Json, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Interface, Json, Object, Result, SimpleObject, Value, ID};
 use chrono::{DateTime, Utc};
 use entity::{categorization_change, organization, support_ticket, support_ticket_message, user};
 use entity::{Category, MessageType, Subcategory};
 
+use super::fast::{self, Fast, Plain};
 use super::loaders::{loader_error, Loaders, MessagesKey};
 use crate::filter::MessageFilter;
 
@@ -90,11 +91,7 @@ impl Ticket {
 
     /// Tags, e.g. `ai-categorised`, `escalated`. Entries that are not strings are skipped.
     async fn tags(&self) -> Vec<&str> {
-        self.0
-            .tags
-            .as_array()
-            .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
-            .unwrap_or_default()
+        self.tag_list().collect()
     }
 
     /// An AI-generated summary of the conversation.
@@ -134,7 +131,7 @@ impl Ticket {
     }
 
     /// The user who raised the ticket; null for tickets from channels without an account.
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<Fast<User>>> {
         let Some(id) = &self.0.user_id else {
             return Ok(None);
         };
@@ -143,7 +140,7 @@ impl Ticket {
             .load_one(id.clone())
             .await
             .map_err(loader_error)?;
-        Ok(found.map(User))
+        Ok(found.map(|user| Fast(User(user))))
     }
 
     /// The conversation, ordered by position (0 is the first message).
@@ -151,7 +148,7 @@ impl Ticket {
         &self,
         ctx: &Context<'_>,
         filter: Option<MessageFilter>,
-    ) -> Result<Vec<Message>> {
+    ) -> Result<Vec<Fast<Message>>> {
         let filter = filter.unwrap_or_default();
         filter.condition()?;
         let key = MessagesKey {
@@ -164,12 +161,12 @@ impl Ticket {
             .await
             .map_err(loader_error)?;
         Ok(found
-            .map(|list| list.iter().cloned().map(Message).collect())
+            .map(|list| list.iter().map(|m| Fast(Message(m.clone()))).collect())
             .unwrap_or_default())
     }
 
     /// One message of this ticket, by id; null when it is not a message of this ticket.
-    async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Message>> {
+    async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Fast<Message>>> {
         let key = MessagesKey {
             ticket_id: self.0.id.clone(),
             filter: MessageFilter::default(),
@@ -182,8 +179,7 @@ impl Ticket {
         Ok(found.and_then(|list| {
             list.iter()
                 .find(|m| m.id == id.as_str())
-                .cloned()
-                .map(Message)
+                .map(|m| Fast(Message(m.clone())))
         }))
     }
 
@@ -199,6 +195,45 @@ impl Ticket {
             .into_iter()
             .map(CategorizationChange)
             .collect())
+    }
+}
+
+impl Ticket {
+    fn tag_list(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .tags
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+    }
+}
+
+impl Plain for Ticket {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let t = &*self.0;
+        Some(match field {
+            "id" => fast::string(&t.id),
+            "externalTicketId" => fast::string(&t.external_ticket_id),
+            "subject" => fast::maybe_string(t.subject.as_deref()),
+            "status" => fast::maybe_string(t.status.as_deref()),
+            "priority" => fast::maybe_string(t.priority.as_deref()),
+            "source" => fast::maybe_string(t.source.as_deref()),
+            "humanVerifiedCategory" => fast::maybe_enum(t.human_verified_category),
+            "humanVerifiedSubcategory" => fast::maybe_enum(t.human_verified_subcategory),
+            "aiGeneratedCategory" => fast::maybe_enum(t.ai_generated_category),
+            "aiGeneratedSubcategory" => fast::maybe_enum(t.ai_generated_subcategory),
+            "typeDeprecated" => fast::maybe_string(t.type_deprecated.as_deref()),
+            "tags" => Value::List(self.tag_list().map(fast::string).collect()),
+            "conversationSummary" => fast::maybe_string(t.conversation_summary.as_deref()),
+            "customFields" => fast::json(&t.custom_fields),
+            "attributes" => fast::json(&t.attributes),
+            "createdAt" => fast::date_time(t.created_at),
+            "ticketUpdatedAt" => fast::maybe_date_time(t.ticket_updated_at),
+            "resolvedAt" => fast::maybe_date_time(t.resolved_at),
+            "version" => Value::from(t.version),
+            _ => return None,
+        })
     }
 }
 
@@ -243,6 +278,22 @@ impl Message {
     }
 }
 
+impl Plain for Message {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let m = &*self.0;
+        Some(match field {
+            "id" => fast::string(&m.id),
+            "ticketId" => fast::string(&m.ticket_id),
+            "position" => Value::from(m.position),
+            "messageType" => fast::maybe_enum(Some(m.message_type)),
+            "message" => fast::string(&m.message),
+            "messageClean" => fast::maybe_string(m.message_clean.as_deref()),
+            "createdAt" => fast::date_time(m.created_at),
+            _ => return None,
+        })
+    }
+}
+
 /// A customer.
 pub struct User(pub user::Model);
 
@@ -269,7 +320,7 @@ impl User {
     }
 
     /// The organization the user belongs to, if any.
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Fast<Organization>>> {
         let Some(id) = &self.0.organization_id else {
             return Ok(None);
         };
@@ -278,7 +329,20 @@ impl User {
             .load_one(id.clone())
             .await
             .map_err(loader_error)?;
-        Ok(found.map(Organization))
+        Ok(found.map(|organization| Fast(Organization(organization))))
+    }
+}
+
+impl Plain for User {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let u = &self.0;
+        Some(match field {
+            "id" => fast::string(&u.id),
+            "email" => fast::string(&u.email),
+            "fullName" => fast::string(&u.full_name),
+            "joinedAt" => fast::date_time(u.joined_at),
+            _ => return None,
+        })
     }
 }
 
@@ -295,6 +359,17 @@ impl Organization {
     /// The organization's name.
     async fn name(&self) -> &str {
         &self.0.name
+    }
+}
+
+impl Plain for Organization {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let o = &self.0;
+        Some(match field {
+            "id" => fast::string(&o.id),
+            "name" => fast::string(&o.name),
+            _ => return None,
+        })
     }
 }
 

@@ -290,7 +290,15 @@ pub async fn list(
             from_end: false,
         },
     };
-    let found = tickets::page(db, &scope, Some(&filter), &spec, tickets::Columns::ALL).await?;
+    let found = tickets::page(
+        db,
+        &scope,
+        Some(&filter),
+        &spec,
+        tickets::Columns::ALL,
+        false,
+    )
+    .await?;
     let first = found.tickets.first().map(|t| t.id.clone());
     let last = found.tickets.last().map(|t| t.id.clone());
     let urls = urls(&state);

@@ -172,11 +172,13 @@ async fn a_page_of_tickets_with_messages_and_users_costs_the_same_statements_for
                 }
             }
             let token = app.org_token(&org, READ_WRITE);
-            // (selection under each ticket, statements): the page, then one per nested level.
+            // (selection under each ticket, statements): the page (with its users and their
+            // organizations joined), then one per further nested level.
             let shapes = [
                 ("id messages { id position }", 2),
-                ("id messages { id } user { fullName organization { id name } }", 3),
-                ("id user { id organization { name } } messages { id } categorizationHistory { version }", 4),
+                ("id messages { id } user { fullName organization { id name } }", 2),
+                ("id user { fullName } messages { id }", 2),
+                ("id user { id organization { name } } messages { id } categorizationHistory { version }", 3),
                 // One statement per distinct message filter; an explicit null is no filter.
                 ("id messages(filter: null) { id } all: messages { position }", 2),
                 ("id a: messages { id } b: messages(filter: { messageType: { eq: INITIAL_REQUEST } }) { id }", 3),
@@ -212,6 +214,91 @@ async fn a_page_of_tickets_with_messages_and_users_costs_the_same_statements_for
         })
         .await;
     }
+}
+
+#[tokio::test]
+async fn objects_answer_the_same_whether_their_fields_are_listed_or_spread_from_fragments() {
+    // A plain list of fields is answered from the rows at once; fragments go through the
+    // executor's own resolution. Both must give the same answer, nulls and errors included.
+    each_backend(|app| async move {
+        use entity::{Category, Subcategory};
+        let org = app.org().await;
+        let user = app.user(Some(&org)).await;
+        let full = app
+            .ticket_with(Some(&user), |t| {
+                t.human_verified_category = Set(Some(Category::Charger));
+                t.human_verified_subcategory = Set(Some(Subcategory::Commissioning));
+                t.ai_generated_category = Set(Some(Category::MobileApp));
+                t.type_deprecated = Set(Some("Problem".into()));
+                t.tags = Set(json!(["escalated", 7, null, "vip"]));
+                t.conversation_summary = Set(Some("Charger \"offline\"\nsince Monday".into()));
+                t.custom_fields = Set(json!({ "car": { "make": "Tesla", "year": 2021 }, "list": [1.5, true, null] }));
+                t.attributes = Set(json!([]));
+                t.ticket_updated_at = Set(Some(app.tick()));
+                t.resolved_at = Set(Some(app.tick()));
+            })
+            .await;
+        for p in 0..3 {
+            app.message(&full, p, if p == 0 { MessageType::InitialRequest } else { MessageType::HumanAgentResponse }, app.tick()).await;
+        }
+        app.ticket_with(None, |t| {
+            t.subject = Set(None);
+            t.status = Set(None);
+            t.priority = Set(None);
+            t.source = Set(None);
+        })
+        .await;
+        let token = app.all_areas();
+        let ticket_fields = "__typename id externalTicketId subject status priority source humanVerifiedCategory humanVerifiedSubcategory aiGeneratedCategory aiGeneratedSubcategory typeDeprecated tags conversationSummary customFields attributes createdAt ticketUpdatedAt resolvedAt version";
+        let message_fields = "__typename id ticketId position messageType message messageClean createdAt";
+        let nested = |wrap: &dyn Fn(&str, &str) -> String| {
+            let org = wrap("Organization", "__typename id name");
+            let user = wrap("User", &format!("__typename id email fullName joinedAt organization {{ {org} }}"));
+            let messages = wrap("Message", message_fields);
+            let first = wrap("Message", "id position");
+            wrap(
+                "Ticket",
+                &format!(
+                    "{ticket_fields} key: id messages {{ {messages} }} initial: messages(filter: {{ messageType: {{ eq: INITIAL_REQUEST }} }}) {{ {first} }} bad: messages(filter: {{ position: {{ gte: 1, lte: 0 }} }}) {{ id }} user {{ {user} }}"
+                ),
+            )
+        };
+        let listed = nested(&|_, fields: &str| fields.to_owned());
+        let spread = nested(&|ty, fields: &str| format!("... on {ty} {{ {fields} }}"));
+        let answer = |selection: String| {
+            let app = &app;
+            let token = &token;
+            async move {
+                let q = format!("{{ tickets(order: CREATED_AT_ASC) {{ nodes {{ {selection} }} edges {{ node {{ {selection} }} }} }} }}");
+                app.graphql(Some(token), &q, json!({})).await
+            }
+        };
+        let (a, b) = (answer(listed).await, answer(spread).await);
+        assert_eq!(a.body["data"]["tickets"]["nodes"].as_array().map(Vec::len), Some(2), "{}", a.text);
+        assert_eq!(a.body["data"], b.body["data"], "listed:\n{}\nspread:\n{}", a.text, b.text);
+        // The same errors at the same paths (their locations differ with the query text).
+        let errors = |body: &serde_json::Value| -> Vec<(String, String, String)> {
+            body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| (e["path"].to_string(), e["extensions"]["code"].to_string(), e["message"].to_string()))
+                .collect()
+        };
+        assert_eq!(errors(&a.body), errors(&b.body), "listed:\n{}\nspread:\n{}", a.text, b.text);
+        assert_eq!(errors(&a.body).len(), 4, "{}", a.text);
+        // The invalid filter is reported, the same way on both paths.
+        assert_eq!(error_code(&a.body), Some("BAD_USER_INPUT"), "{}", a.text);
+        let node = &a.body["data"]["tickets"]["nodes"][0];
+        assert_eq!(node["tags"], json!(["escalated", "vip"]));
+        assert_eq!(node["messages"][2]["messageType"], json!("HUMAN_AGENT_RESPONSE"));
+        assert_eq!(node["user"]["organization"]["__typename"], json!("Organization"));
+        // In requested order, in the text as sent.
+        let at = |key: &str| a.text.find(&format!("\"{key}\":")).unwrap_or(usize::MAX);
+        let order = ["__typename", "id", "externalTicketId", "tags", "version", "key", "messages", "initial", "user"];
+        assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{}", a.text);
+    })
+    .await;
 }
 
 #[tokio::test]
