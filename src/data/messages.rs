@@ -8,12 +8,15 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::rows::MessageRow;
-use super::{one_of, tickets, Scope};
+use super::{one_of, Scope};
 use crate::error::AppResult;
 use crate::filter::MessageFilter;
 
 /// The messages of the given tickets in scope, matching the filter, by position; one statement,
-/// the same text for any number of tickets.
+/// the same text for any number of tickets. The list bounds the ticket side of the join, so
+/// PostgreSQL looks each ticket up, checks its scope and reads its messages by the
+/// (ticket, position) index; bounding the message side as well, or checking scope through a
+/// subquery of ticket ids, made it hash the scope's tickets and sort, at twice the cost.
 pub async fn for_tickets(
     db: &DatabaseConnection,
     scope: &Scope,
@@ -26,12 +29,13 @@ pub async fn for_tickets(
     }
     let backend = db.get_database_backend();
     let rows = Message::find()
+        .inner_join(support_ticket::Entity)
         .filter(one_of(
-            Expr::col((Message, Column::TicketId)).into(),
+            Expr::col((support_ticket::Entity, support_ticket::Column::Id)).into(),
             ticket_ids,
             backend,
         ))
-        .filter(Column::TicketId.in_subquery(tickets::in_scope(ticket_ids, scope, backend)))
+        .filter(scope.ticket_condition())
         .filter(filter.condition()?)
         .order_by_asc(Column::TicketId)
         .order_by_asc(Column::Position)
