@@ -436,8 +436,10 @@ async fn execute(
     };
     let unauthenticated = principal.is_none() && response_has_code(&response, "UNAUTHENTICATED");
     // An outage is the server's state, not the request's: say so at the HTTP level too, so
-    // that load balancers and clients retry.
-    let unavailable = response_has_code(&response, "SERVICE_UNAVAILABLE");
+    // that load balancers and clients retry. So is a request past its time limit, whether the
+    // server's clock or the database's (the same limit, as `statement_timeout`) noticed first.
+    let unavailable = response_has_code(&response, "SERVICE_UNAVAILABLE")
+        || response_has_code(&response, "TIMEOUT");
     // Under application/graphql-response+json a request that never reached execution says so
     // with its status; application/json keeps 200 for legacy clients.
     let refused = media == ResponseMedia::GraphqlResponseJson
