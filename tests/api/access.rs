@@ -140,6 +140,31 @@ async fn every_cell_of_the_permission_matrix_holds() {
             assert_eq!(listed, expected, "{}: list as {who}", app.backend);
             assert_eq!(list["data"]["tickets"]["totalCount"], json!(expected.len()), "{}: count as {who}", app.backend);
 
+            // The nested levels a page reads with it (its users and organizations in the page's
+            // own statement, its messages in one more) are those of the listed tickets only.
+            let nested = graphql_as(&app, &token, acting, "{ tickets(first: 100) { nodes { id messages { id } user { id organization { id } } } } }", json!({})).await;
+            let mut seen = BTreeSet::new();
+            for node in nested["data"]["tickets"]["nodes"].as_array().into_iter().flatten() {
+                let id = node["id"].as_str().unwrap_or_default();
+                let i = w.tickets.iter().position(|t| t.to_string() == id).expect("a ticket of the world");
+                let ctx = format!("{}: {who} on {}'s ticket", app.backend, TICKETS[i]);
+                assert_eq!(node["messages"], json!([{ "id": w.messages[i] }]), "messages: {ctx}");
+                let (user, org) = match i {
+                    0 => (json!(w.users[0].to_string()), json!(w.orgs[0].to_string())),
+                    1 => (json!(w.users[1].to_string()), json!(w.orgs[0].to_string())),
+                    2 => (json!(w.users[2].to_string()), json!(w.orgs[1].to_string())),
+                    _ => (Value::Null, Value::Null),
+                };
+                if user.is_null() {
+                    assert_eq!(node["user"], Value::Null, "user: {ctx}");
+                } else {
+                    assert_eq!(node["user"]["id"], user, "user: {ctx}");
+                    assert_eq!(node["user"]["organization"]["id"], org, "organization: {ctx}");
+                }
+                seen.insert(id.to_owned());
+            }
+            assert_eq!(seen, expected, "{}: nested list as {who}", app.backend);
+
             // Statistics count exactly the tickets the row may read.
             let stats = graphql_as(&app, &token, acting, STATS_QUERY, json!({})).await;
             let counted: BTreeSet<String> = stats["data"]["stats"]["statusBreakdown"]
