@@ -45,11 +45,15 @@ impl<T: Plain> OutputType for Fast<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let Some(fields) = plain_fields(ctx) else {
+        if !is_plain(ctx) {
             return self.0.resolve(ctx, field).await;
-        };
-        let mut object = IndexMap::with_capacity(fields.len());
-        for field in fields {
+        }
+        let items = &ctx.item.node.items;
+        let mut object = IndexMap::with_capacity(items.len());
+        for item in items {
+            let Selection::Field(field) = &item.node else {
+                continue; // `is_plain` saw none
+            };
             let key = field.node.response_key().node.clone();
             let name = field.node.name.node.as_str();
             let plain = if name == "__typename" {
@@ -80,27 +84,21 @@ impl<T: Plain> OutputType for Fast<T> {
     }
 }
 
-/// The fields of the selection, when it is a plain list of them: no fragments, no directives,
-/// and every response key once. (The schema has no extensions, which async-graphql would call
-/// around each field; see [`build_schema`](super::build_schema).)
-fn plain_fields<'a>(ctx: &ContextSelectionSet<'a>) -> Option<Vec<&'a Positioned<Field>>> {
+/// Whether the selection is a plain list of fields: no fragments, no directives, and every
+/// response key once. (The schema has no extensions, which async-graphql would call around each
+/// field; see [`build_schema`](super::build_schema).)
+fn is_plain(ctx: &ContextSelectionSet<'_>) -> bool {
     let items = &ctx.item.node.items;
-    let mut fields: Vec<&'a Positioned<Field>> = Vec::with_capacity(items.len());
-    for item in items {
+    items.iter().enumerate().all(|(i, item)| {
         let Selection::Field(field) = &item.node else {
-            return None;
+            return false;
         };
         let key = field.node.response_key().node.as_str();
-        if !field.node.directives.is_empty()
-            || fields
-                .iter()
-                .any(|f| f.node.response_key().node.as_str() == key)
-        {
-            return None;
-        }
-        fields.push(field);
-    }
-    Some(fields)
+        field.node.directives.is_empty()
+            && !items[..i].iter().any(|earlier| {
+                matches!(&earlier.node, Selection::Field(f) if f.node.response_key().node.as_str() == key)
+            })
+    })
 }
 
 /// A string field.
