@@ -5,7 +5,7 @@
 use entity::{organization, support_ticket, support_ticket_message, user};
 use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{Decode, Postgres, Row, Type};
-use sea_orm::{ActiveEnum, DbErr, FromQueryResult, QueryResult};
+use sea_orm::{ActiveEnum, DbErr, FromQueryResult, QueryResult, TryGetable};
 
 /// Column `index` of a PostgreSQL row, decoded without sqlx's per-value type check: these rows
 /// come from `SELECT`s whose columns and types are fixed by the models (the test below and the
@@ -26,29 +26,58 @@ fn pg_enum<E: ActiveEnum<Value = String>>(row: &PgRow, index: usize) -> Result<O
         .transpose()
 }
 
-fn ticket_from_pg(row: &PgRow) -> Result<support_ticket::Model, DbErr> {
-    Ok(support_ticket::Model {
-        id: pg(row, 0)?,
-        user_id: pg(row, 1)?,
-        external_ticket_id: pg(row, 2)?,
-        subject: pg(row, 3)?,
-        status: pg(row, 4)?,
-        priority: pg(row, 5)?,
-        source: pg(row, 6)?,
-        human_verified_category: pg_enum(row, 7)?,
-        human_verified_subcategory: pg_enum(row, 8)?,
-        ai_generated_category: pg_enum(row, 9)?,
-        ai_generated_subcategory: pg_enum(row, 10)?,
-        type_deprecated: pg(row, 11)?,
-        tags: pg(row, 12)?,
-        conversation_summary: pg(row, 13)?,
-        custom_fields: pg(row, 14)?,
-        attributes: pg(row, 15)?,
-        created_at: pg(row, 16)?,
-        ticket_updated_at: pg(row, 17)?,
-        resolved_at: pg(row, 18)?,
-        version: pg(row, 19)?,
-    })
+/// An enum column of a PostgreSQL row, stored as its string value.
+fn pg_enum_required<E: ActiveEnum<Value = String>>(row: &PgRow, index: usize) -> Result<E, DbErr> {
+    E::try_from_value(&pg::<String>(row, index)?)
+}
+
+/// Column `index` through SeaORM (SQLite).
+fn sea<T: TryGetable>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
+    row.try_get_by_index(index)
+}
+
+/// The ticket of a row, each column read by position with `$get` (`$enum` for the optional
+/// enum columns): the positions are stated once for both backends' readers.
+macro_rules! ticket_model {
+    ($row:expr, $get:ident, $enum:ident) => {
+        support_ticket::Model {
+            id: $get($row, 0)?,
+            user_id: $get($row, 1)?,
+            external_ticket_id: $get($row, 2)?,
+            subject: $get($row, 3)?,
+            status: $get($row, 4)?,
+            priority: $get($row, 5)?,
+            source: $get($row, 6)?,
+            human_verified_category: $enum($row, 7)?,
+            human_verified_subcategory: $enum($row, 8)?,
+            ai_generated_category: $enum($row, 9)?,
+            ai_generated_subcategory: $enum($row, 10)?,
+            type_deprecated: $get($row, 11)?,
+            tags: $get($row, 12)?,
+            conversation_summary: $get($row, 13)?,
+            custom_fields: $get($row, 14)?,
+            attributes: $get($row, 15)?,
+            created_at: $get($row, 16)?,
+            ticket_updated_at: $get($row, 17)?,
+            resolved_at: $get($row, 18)?,
+            version: $get($row, 19)?,
+        }
+    };
+}
+
+/// The message of a row, as [`ticket_model`] reads a ticket.
+macro_rules! message_model {
+    ($row:expr, $get:ident, $enum:ident) => {
+        support_ticket_message::Model {
+            id: $get($row, 0)?,
+            ticket_id: $get($row, 1)?,
+            position: $get($row, 2)?,
+            message_type: $enum($row, 3)?,
+            message: $get($row, 4)?,
+            message_clean: $get($row, 5)?,
+            created_at: $get($row, 6)?,
+        }
+    };
 }
 
 /// A ticket row.
@@ -56,30 +85,9 @@ pub struct TicketRow(pub support_ticket::Model);
 
 impl FromQueryResult for TicketRow {
     fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        if let Some(row) = row.try_as_pg_row() {
-            return ticket_from_pg(row).map(Self);
-        }
-        Ok(Self(support_ticket::Model {
-            id: row.try_get_by_index(0)?,
-            user_id: row.try_get_by_index(1)?,
-            external_ticket_id: row.try_get_by_index(2)?,
-            subject: row.try_get_by_index(3)?,
-            status: row.try_get_by_index(4)?,
-            priority: row.try_get_by_index(5)?,
-            source: row.try_get_by_index(6)?,
-            human_verified_category: row.try_get_by_index(7)?,
-            human_verified_subcategory: row.try_get_by_index(8)?,
-            ai_generated_category: row.try_get_by_index(9)?,
-            ai_generated_subcategory: row.try_get_by_index(10)?,
-            type_deprecated: row.try_get_by_index(11)?,
-            tags: row.try_get_by_index(12)?,
-            conversation_summary: row.try_get_by_index(13)?,
-            custom_fields: row.try_get_by_index(14)?,
-            attributes: row.try_get_by_index(15)?,
-            created_at: row.try_get_by_index(16)?,
-            ticket_updated_at: row.try_get_by_index(17)?,
-            resolved_at: row.try_get_by_index(18)?,
-            version: row.try_get_by_index(19)?,
+        Ok(Self(match row.try_as_pg_row() {
+            Some(row) => ticket_model!(row, pg, pg_enum),
+            None => ticket_model!(row, sea, sea),
         }))
     }
 }
@@ -123,26 +131,9 @@ pub struct MessageRow(pub support_ticket_message::Model);
 
 impl FromQueryResult for MessageRow {
     fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        if let Some(row) = row.try_as_pg_row() {
-            let message_type: String = pg(row, 3)?;
-            return Ok(Self(support_ticket_message::Model {
-                id: pg(row, 0)?,
-                ticket_id: pg(row, 1)?,
-                position: pg(row, 2)?,
-                message_type: entity::MessageType::try_from_value(&message_type)?,
-                message: pg(row, 4)?,
-                message_clean: pg(row, 5)?,
-                created_at: pg(row, 6)?,
-            }));
-        }
-        Ok(Self(support_ticket_message::Model {
-            id: row.try_get_by_index(0)?,
-            ticket_id: row.try_get_by_index(1)?,
-            position: row.try_get_by_index(2)?,
-            message_type: row.try_get_by_index(3)?,
-            message: row.try_get_by_index(4)?,
-            message_clean: row.try_get_by_index(5)?,
-            created_at: row.try_get_by_index(6)?,
+        Ok(Self(match row.try_as_pg_row() {
+            Some(row) => message_model!(row, pg, pg_enum_required),
+            None => message_model!(row, sea, sea),
         }))
     }
 }
