@@ -178,6 +178,16 @@ async fn the_playground_runs_a_subscription_and_shows_each_change() {
                 ]),
             )
             .await;
+        // GraphiQL takes the operation's name from the editor a moment after it changes; run
+        // before that and it sends the new text under the old name (`Dashboard`).
+        browser
+            .wait_until(
+                "GraphiQL to take the operation's name",
+                "const state = JSON.parse(localStorage.getItem('graphiql:tabState') || '{}');
+                 const tab = (state.tabs || [])[state.activeTabIndex || 0];
+                 return !!tab && tab.operationName === 'Live';",
+            )
+            .await;
         let button = browser
             .find(".graphiql-execute-button")
             .await
@@ -208,7 +218,15 @@ async fn the_playground_runs_a_subscription_and_shows_each_change() {
             if !shown.is_null() {
                 break;
             }
-            assert!(attempt < 19, "no change showed in the result pane");
+            if attempt == 19 {
+                let seen = browser
+                    .execute(
+                        "const e = document.querySelector('.result-window .CodeMirror'); return e && e.CodeMirror.getValue();",
+                        json!([]),
+                    )
+                    .await;
+                panic!("{}: no change showed in the result pane, which shows: {seen}", app.backend);
+            }
         }
         let shown = shown.as_str().unwrap_or_default();
         assert!(shown.contains(&ticket) && shown.contains("humanVerifiedCategory"), "{shown}");
