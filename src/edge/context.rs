@@ -68,9 +68,12 @@ impl RequestContext {
         self.id.to_str().unwrap_or_default()
     }
 
-    /// A copy of what the doors said so far.
-    pub fn facts(&self) -> Facts {
-        self.facts.lock().map(|f| f.clone()).unwrap_or_default()
+    /// What the doors said, taken once the request is over.
+    pub fn take_facts(&self) -> Facts {
+        self.facts
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
     }
 
     /// Records something the doors said.

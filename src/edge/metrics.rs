@@ -43,7 +43,7 @@ impl Default for Metrics {
 /// One finished HTTP exchange.
 pub struct Exchange<'a> {
     /// The method's label (`GET`, ..., `OTHER`).
-    pub method: &'a str,
+    pub method: &'static str,
     /// The route template, or `unmatched`.
     pub route: &'a str,
     pub status: u16,
@@ -220,9 +220,9 @@ impl Metrics {
 
     /// Records a finished exchange (and that it is no longer in flight).
     pub fn request_finished(&self, exchange: &Exchange<'_>) {
-        let status = exchange.status.to_string();
+        let status = status_label(exchange.status);
         let seconds = exchange.elapsed.as_secs_f64();
-        let method = exchange.method.to_owned();
+        let method = exchange.method;
         let route = exchange.route.to_owned();
         let operations: Vec<(&'static str, String)> = exchange
             .facts
@@ -232,7 +232,7 @@ impl Metrics {
             .collect();
         self.record(|| {
             gauge!("ticket_gateway_http_requests_in_flight").decrement(1.0);
-            counter!("ticket_gateway_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+            counter!("ticket_gateway_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
                 .increment(1);
             histogram!("ticket_gateway_http_request_duration_seconds", "method" => method, "route" => route.clone())
                 .record(seconds);
@@ -355,6 +355,31 @@ impl Metrics {
             gauge!("ticket_gateway_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         });
         self.handle.render()
+    }
+}
+
+/// A status as a label, without formatting the common ones afresh for every request.
+fn status_label(status: u16) -> std::borrow::Cow<'static, str> {
+    const COMMON: &[(u16, &str)] = &[
+        (200, "200"),
+        (201, "201"),
+        (204, "204"),
+        (304, "304"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (409, "409"),
+        (412, "412"),
+        (422, "422"),
+        (429, "429"),
+        (499, "499"),
+        (500, "500"),
+        (503, "503"),
+    ];
+    match COMMON.iter().find(|(code, _)| *code == status) {
+        Some((_, label)) => (*label).into(),
+        None => status.to_string().into(),
     }
 }
 

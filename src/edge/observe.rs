@@ -45,7 +45,6 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         status: CLIENT_CLOSED_REQUEST,
         bytes: 0,
         started,
-        span: span.clone(),
     };
     let mut response = context
         .clone()
@@ -88,14 +87,13 @@ struct Report {
     status: u16,
     bytes: u64,
     started: Instant,
-    span: tracing::Span,
 }
 
 impl Drop for Report {
     fn drop(&mut self) {
         let f = self;
         let elapsed = f.started.elapsed();
-        let facts = f.context.facts();
+        let facts = f.context.take_facts();
         let method = method_label(&f.method);
         f.metrics.request_finished(&Exchange {
             method,
@@ -122,9 +120,11 @@ impl Drop for Report {
             None => (None, None),
         };
         let latency_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        // Outside the request's span: the line names the request id itself, and the JSON
+        // format would otherwise parse the span's fields back to print them a second time.
         tracing::info!(
             target: "ticket_gateway::access",
-            parent: &f.span,
+            parent: None,
             method,
             route = f.route,
             status = f.status,
