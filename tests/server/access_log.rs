@@ -89,6 +89,23 @@ async fn json_access_log_lines_carry_the_request_id_and_never_a_token() {
         assert_eq!(failing.body["request_id"], failing_id, "{}", failing.text);
         assert_eq!(failing.header("x-request-id"), Some(failing_id.as_str()));
 
+        // A compressed answer goes out whole, with its length, and is logged as sent.
+        let document_id = trace();
+        let document = server
+            .send(
+                "GET",
+                "/v2/openapi.json",
+                None,
+                &[("accept-encoding", "zstd"), ("x-request-id", &document_id)],
+                None,
+            )
+            .await;
+        assert_eq!(document.status, 200, "{}", document.text);
+        assert_eq!(document.header("content-encoding"), Some("zstd"));
+        assert_eq!(document.header("transfer-encoding"), None);
+        let sent = document.body_len.to_string();
+        assert_eq!(document.header("content-length"), Some(sent.as_str()));
+
         // Every line is written once the process has stopped.
         server.sigterm().await;
         let status = server
@@ -147,6 +164,15 @@ async fn json_access_log_lines_carry_the_request_id_and_never_a_token() {
 
         let failing_line = access_line(&failing_id);
         check(&failing_line, "GET", TICKET_ROUTE, 404, failing.body_len);
+
+        let document_line = access_line(&document_id);
+        assert_eq!(
+            document_line["route"], "/v2/openapi.json",
+            "{document_line}"
+        );
+        assert_eq!(document_line["status"], 200, "{document_line}");
+        assert_eq!(document_line["bytes"], document.body_len, "{document_line}");
+        assert!(document_line.get("span").is_none(), "{document_line}");
 
         let text = lines.join("\n");
         for (what, secret) in [
