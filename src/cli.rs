@@ -98,14 +98,14 @@ pub async fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Migrate => {
-            init_tracing(cli.log_format);
+            crate::edge::init_logs(cli.log_format);
             let db = connect_migrated(&cli.database).await?;
             db.close().await.ok();
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::Seed(args) => {
-            init_tracing(cli.log_format);
+            crate::edge::init_logs(cli.log_format);
             let db = connect_migrated(&cli.database).await?;
             run_seed(&db, &args).await
         }
@@ -122,29 +122,10 @@ pub async fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Serve(settings) => {
-            init_tracing(cli.log_format);
+            crate::edge::init_logs(cli.log_format);
             serve(&cli, settings).await
         }
     }
-}
-
-/// Logs to standard error, filtered by `RUST_LOG`. Lines logged while serving a request
-/// carry its `request_id` (a field of the `request` span).
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
-    };
 }
 
 async fn connect_migrated(settings: &DatabaseSettings) -> Result<DatabaseConnection, String> {

@@ -20,7 +20,7 @@ pub struct AppState {
     /// The pool every door's data access goes through.
     pub db: DatabaseConnection,
     /// How tokens are verified.
-    pub keys: JwtKeys,
+    pub keys: Arc<JwtKeys>,
     pub config: Arc<AppConfig>,
     /// The GraphQL schema with its configured limits.
     pub schema: GatewaySchema,
@@ -89,7 +89,7 @@ impl AppState {
         ));
         Self {
             db,
-            keys,
+            keys: Arc::new(keys),
             config: Arc::new(config),
             schema,
             documents: Arc::default(),
@@ -110,7 +110,7 @@ impl AppState {
     }
 }
 
-impl FromRef<AppState> for JwtKeys {
+impl FromRef<AppState> for Arc<JwtKeys> {
     fn from_ref(state: &AppState) -> Self {
         state.keys.clone()
     }

@@ -59,7 +59,7 @@ pub fn authenticate(keys: &JwtKeys, headers: &HeaderMap) -> Result<Option<Princi
 impl<S> FromRequestParts<S> for MaybePrincipal
 where
     S: Send + Sync,
-    JwtKeys: axum::extract::FromRef<S>,
+    std::sync::Arc<JwtKeys>: axum::extract::FromRef<S>,
 {
     type Rejection = AppError;
 
@@ -68,7 +68,7 @@ where
         if let Some(verified) = parts.extensions.get::<MaybePrincipal>() {
             return Ok(verified.clone());
         }
-        let keys = <JwtKeys as axum::extract::FromRef<S>>::from_ref(state);
+        let keys = <std::sync::Arc<JwtKeys> as axum::extract::FromRef<S>>::from_ref(state);
         authenticate(&keys, &parts.headers).map(MaybePrincipal)
     }
 }

@@ -83,6 +83,12 @@ impl RequestContext {
         }
     }
 
+    /// Runs `f` with this context as the current one.
+    #[cfg(test)]
+    pub fn sync_scope<R>(self: Arc<Self>, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self, f)
+    }
+
     /// Runs `future` with this context as the current one.
     pub async fn scope<F: std::future::Future>(self: Arc<Self>, future: F) -> F::Output {
         CURRENT.scope(self, future).await
@@ -107,7 +113,12 @@ fn with_current(change: impl FnOnce(&RequestContext)) {
 
 /// The id of the request being served, if any.
 pub fn request_id() -> Option<String> {
-    CURRENT.try_with(|c| c.id_str().to_owned()).ok()
+    with_request_id(str::to_owned)
+}
+
+/// What `f` makes of the id of the request being served, if any.
+pub fn with_request_id<R>(f: impl FnOnce(&str) -> R) -> Option<R> {
+    CURRENT.try_with(|c| f(c.id_str())).ok()
 }
 
 /// Names the caller of the request being served.

@@ -2,19 +2,37 @@
 //! are answered 503 at once (and those waiting on it when it goes down, at that moment);
 //! a request running past `REQUEST_TIMEOUT_SECS` is cancelled, its SQL with it.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::context;
+use super::{context, Health};
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// What the guard needs of the server's state.
+pub struct Guard {
+    health: Arc<Health>,
+    limit: Duration,
+}
+
+impl Guard {
+    pub fn of(state: &AppState) -> Arc<Self> {
+        Arc::new(Self {
+            health: state.health.clone(),
+            limit: state.config.edge.request_timeout(),
+        })
+    }
+}
+
 /// The middleware (see the module's documentation).
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let limit = state.config.edge.request_timeout();
+    let limit = state.limit;
     if !needs_database(&path) {
         return match tokio::time::timeout(limit, next.run(request)).await {
             Ok(response) => response,
@@ -33,7 +51,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     }
 }
 
-fn timed_out(path: &str, limit: std::time::Duration) -> Response {
+fn timed_out(path: &str, limit: Duration) -> Response {
     context::record_timeout();
     refusal(path, AppError::TimedOut(Some(limit)), Logged::Yes)
 }

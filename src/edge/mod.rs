@@ -6,6 +6,7 @@ mod context;
 mod cors;
 mod guard;
 mod health;
+mod logs;
 mod metrics;
 mod observe;
 pub mod probes;
@@ -24,6 +25,7 @@ pub use context::{
 };
 pub use cors::check_origin;
 pub use health::{Health, NotReady};
+pub use logs::init as init_logs;
 pub use metrics::Metrics;
 
 use crate::state::AppState;
@@ -53,7 +55,10 @@ pub fn stack(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .compress_when(compressible());
     // Layers added later wrap those added before: built from the innermost out.
     let mut router = router
-        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(middleware::from_fn_with_state(
+            guard::Guard::of(state),
+            guard::guard,
+        ))
         .layer(middleware::from_fn(compress::compress_whole))
         .layer(streams);
     if let Some(cors) = cors::layer(&state.config.edge.cors_allowed_origins) {
@@ -64,7 +69,7 @@ pub fn stack(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            observe::Observer::of(state),
             observe::observe,
         ))
 }

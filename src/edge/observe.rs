@@ -1,6 +1,6 @@
-//! The outermost layer: gives each request its id and context, runs it inside a span that
-//! carries the id, and when the response body is done (or dropped) writes the access-log
-//! line and records the metrics.
+//! The outermost layer: gives each request its id and context (which every log line written
+//! while serving it names, see [`logs`](super::logs)), and when the response body is done
+//! (or dropped) writes the access-log line and records the metrics.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,14 +13,33 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
-use tracing::Instrument;
 
 use super::context::{RequestContext, REQUEST_ID};
 use super::metrics::{Exchange, Metrics, MAX_OPERATION_NAME_LEN};
+use super::Health;
 use crate::state::AppState;
 
+/// What the layer needs of the server's state.
+pub struct Observer {
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+}
+
+impl Observer {
+    pub fn of(state: &AppState) -> Arc<Self> {
+        Arc::new(Self {
+            metrics: state.metrics.clone(),
+            health: state.health.clone(),
+        })
+    }
+}
+
 /// The middleware (see the module's documentation).
-pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn observe(
+    State(state): State<Arc<Observer>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let context = Arc::new(RequestContext::from_headers(request.headers()));
     // Handlers read the id as the edge decided it, not as the client sent it.
@@ -31,9 +50,6 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    // At error level so that it is on whatever the filter lets through: every line logged
-    // while serving the request carries its id.
-    let span = tracing::error_span!("request", request_id = context.id_str());
     state.metrics.request_started();
     // Reports the exchange when dropped: after the body is sent, or, when the client goes
     // away first, wherever the request was.
@@ -46,11 +62,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         bytes: 0,
         started,
     };
-    let mut response = context
-        .clone()
-        .scope(next.run(request))
-        .instrument(span)
-        .await;
+    let mut response = context.clone().scope(next.run(request)).await;
     response
         .headers_mut()
         .insert(REQUEST_ID, context.id.clone());
@@ -120,11 +132,8 @@ impl Drop for Report {
             None => (None, None),
         };
         let latency_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
-        // Outside the request's span: the line names the request id itself, and the JSON
-        // format would otherwise parse the span's fields back to print them a second time.
         tracing::info!(
             target: "ticket_gateway::access",
-            parent: None,
             method,
             route = f.route,
             status = f.status,

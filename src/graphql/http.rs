@@ -473,6 +473,9 @@ async fn execute(
 /// value is BAD_USER_INPUT, anything else found before execution (no path) is
 /// GRAPHQL_VALIDATION_FAILED.
 pub(super) fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    if response.errors.is_empty() {
+        return response;
+    }
     let request_id = edge::request_id();
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{all_areas_token, each_backend, ticket_ids, Server, SECRET};
+use crate::harness::{all_areas_token, each_backend, ticket_ids, Lock, Server, SECRET};
 
 const TICKET_ROUTE: &str = "/v2/support_tickets/{support_ticket_id}";
 
@@ -188,6 +188,80 @@ async fn json_access_log_lines_carry_the_request_id_and_never_a_token() {
                 db.kind
             );
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_logged_while_serving_a_request_names_its_id() {
+    each_backend(|db| async move {
+        let mut server = Server::start(&[
+            ("DATABASE_URL", &db.url),
+            ("JWT_SECRET", SECRET),
+            ("LOG_FORMAT", "json"),
+            ("REQUEST_TIMEOUT_SECS", "1"),
+        ])
+        .await;
+        let token = all_areas_token();
+        let list = server
+            .get("/v2/support_tickets?page_size=1", Some(&token))
+            .await;
+        assert_eq!(list.status, 200, "{}", list.text);
+        let ticket = ticket_ids(&list).remove(0);
+
+        // A PATCH that waits on a row the test holds runs out of time, which is logged as a
+        // warning while the request is served.
+        let lock = Lock::take(&db, &ticket).await;
+        let request_id = format!("trace-me-{}", ulid::Ulid::new());
+        let patch = server
+            .send(
+                "PATCH",
+                &format!("/v2/support_tickets/{ticket}"),
+                Some(&token),
+                &[
+                    ("content-type", "application/json"),
+                    ("x-request-id", &request_id),
+                ],
+                Some(r#"{"human_verified_category":"SOLAR"}"#),
+            )
+            .await;
+        lock.release().await;
+        assert_eq!(patch.status, 503, "{}", patch.text);
+        assert_eq!(patch.body["request_id"], request_id, "{}", patch.text);
+
+        server.sigterm().await;
+        let status = server
+            .wait_exit(Duration::from_secs(10))
+            .await
+            .expect("the server exits after SIGTERM");
+        assert_eq!(status.code(), Some(0), "{status}");
+        let lines = server.lines();
+        let records: Vec<Value> = lines
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let of_request: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["request_id"] == request_id.as_str())
+            .collect();
+        let warning = of_request
+            .iter()
+            .find(|r| r["level"] == "WARN" && r["target"] != "ticket_gateway::access");
+        assert!(
+            warning.is_some_and(|w| w["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("ran too long"))),
+            "the timeout's warning names the request:\n{}",
+            lines.join("\n")
+        );
+        assert!(
+            of_request
+                .iter()
+                .any(|r| r["target"] == "ticket_gateway::access" && r["status"] == 503),
+            "{}",
+            lines.join("\n")
+        );
     })
     .await;
 }

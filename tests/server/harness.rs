@@ -9,7 +9,10 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    TransactionTrait,
+};
 use serde_json::Value;
 use ticket_gateway::auth::{Access, JwtKeys};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -412,4 +415,58 @@ pub fn ticket_ids(list: &Reply) -> Vec<String> {
         list.text
     );
     ids
+}
+
+/// A lock the test holds on one ticket, so that a PATCH of it waits.
+pub enum Lock {
+    /// A transaction holding `SELECT … FOR UPDATE` on the ticket's row.
+    Postgres(DatabaseConnection, DatabaseTransaction),
+    /// A connection holding SQLite's write lock (`BEGIN IMMEDIATE`).
+    Sqlite(DatabaseConnection),
+}
+
+impl Lock {
+    pub async fn take(db: &Db, ticket: &str) -> Self {
+        match db.kind {
+            Kind::Postgres => {
+                let conn = Database::connect(db.url.as_str())
+                    .await
+                    .expect("connect to the server's database");
+                let txn = conn.begin().await.expect("begin");
+                txn.execute_unprepared(&format!(
+                    "SELECT id FROM support_ticket WHERE id = '{ticket}' FOR UPDATE"
+                ))
+                .await
+                .expect("lock the ticket's row");
+                Self::Postgres(conn, txn)
+            }
+            Kind::Sqlite => {
+                let mut options = ConnectOptions::new(db.url.clone());
+                options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .sqlx_logging(false);
+                let conn = Database::connect(options)
+                    .await
+                    .expect("open the server's SQLite file");
+                conn.execute_unprepared("BEGIN IMMEDIATE")
+                    .await
+                    .expect("take the write lock");
+                Self::Sqlite(conn)
+            }
+        }
+    }
+
+    pub async fn release(self) {
+        match self {
+            Self::Postgres(conn, txn) => {
+                txn.commit().await.expect("commit");
+                let _ = conn.close().await;
+            }
+            Self::Sqlite(conn) => {
+                conn.execute_unprepared("COMMIT").await.expect("commit");
+                let _ = conn.close().await;
+            }
+        }
+    }
 }
