@@ -25,7 +25,9 @@ async fn main() -> ExitCode {
         // SAFETY: sets a plain integer option; mimalloc reads options with atomic loads.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
     }
-    match ticket_gateway::cli::run().await {
+    let outcome = ticket_gateway::cli::run().await;
+    ticket_gateway::edge::flush_logs();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");

@@ -25,7 +25,7 @@ pub use context::{
 };
 pub use cors::check_origin;
 pub use health::{Health, NotReady};
-pub use logs::init as init_logs;
+pub use logs::{flush as flush_logs, init as init_logs};
 pub use metrics::Metrics;
 
 use crate::state::AppState;

@@ -120,6 +120,21 @@ impl Server {
         self.log.lock().expect("log buffer").clone()
     }
 
+    /// Waits up to two seconds for a line that `wanted` accepts, and says whether one came:
+    /// the server writes its lines in batches, a few milliseconds after they are logged.
+    pub async fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> bool {
+        let started = Instant::now();
+        loop {
+            if self.lines().iter().any(|l| wanted(l)) {
+                return true;
+            }
+            if started.elapsed() > Duration::from_secs(2) {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub fn log_text(&self) -> String {
         self.lines().join("\n")
     }

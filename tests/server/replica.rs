@@ -142,6 +142,9 @@ async fn statistics_read_from_the_replica_and_from_the_primary_once_it_is_gone()
         let r = server.get(door, Some(&token)).await;
         assert_eq!(r.status, 200, "{door}: {}", r.text);
     }
+    server
+        .wait_for_line(|l| l.contains("ticket_gateway::data::replica"))
+        .await;
     let warned = server
         .json_lines_of("ticket_gateway::data::replica")
         .iter()

@@ -542,6 +542,9 @@ async fn a_limiter_whose_redis_goes_away_serves_uncounted_then_recovers_by_itsel
             .filter(|l| l.contains("rate limit store unreachable"))
             .count()
     };
+    server
+        .wait_for_line(|l| l.contains("rate limit store unreachable"))
+        .await;
     assert_eq!(warnings(&server), 1, "{}", server.log_text());
 
     // It comes back (empty: it kept nothing): counting resumes without a restart.
@@ -566,9 +569,8 @@ async fn a_limiter_whose_redis_goes_away_serves_uncounted_then_recovers_by_itsel
     assert_eq!(remaining(&r).as_deref(), Some("98"));
     assert!(
         server
-            .lines()
-            .iter()
-            .any(|l| l.contains("rate limit store reachable again")),
+            .wait_for_line(|l| l.contains("rate limit store reachable again"))
+            .await,
         "{}",
         server.log_text()
     );
