@@ -3,8 +3,6 @@
 //! template rather than the path, the caller and the GraphQL operation, and never a
 //! credential or a value a client sent in GraphQL variables.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::harness::{all_areas_token, each_backend, ticket_ids, Lock, Server, SECRET};
@@ -107,24 +105,8 @@ async fn json_access_log_lines_carry_the_request_id_and_never_a_token() {
         assert_eq!(document.header("content-length"), Some(sent.as_str()));
 
         // Every line is written once the process has stopped.
-        server.sigterm().await;
-        let status = server
-            .wait_exit(Duration::from_secs(10))
-            .await
-            .expect("the server exits after SIGTERM");
-        assert_eq!(status.code(), Some(0), "{status}");
-
+        let records = server.stop_with_json_lines().await;
         let lines = server.lines();
-        let mut records = Vec::new();
-        for line in lines.iter().filter(|l| !l.trim().is_empty()) {
-            let record: Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
-            assert!(
-                record.is_object(),
-                "a log line that is not an object: {line}"
-            );
-            records.push(record);
-        }
         let access_line = |request_id: &str| -> Value {
             let found: Vec<&Value> = records
                 .iter()
@@ -203,11 +185,7 @@ async fn a_line_logged_while_serving_a_request_names_its_id() {
         ])
         .await;
         let token = all_areas_token();
-        let list = server
-            .get("/v2/support_tickets?page_size=1", Some(&token))
-            .await;
-        assert_eq!(list.status, 200, "{}", list.text);
-        let ticket = ticket_ids(&list).remove(0);
+        let ticket = server.one_ticket(&token).await;
 
         // A PATCH that waits on a row the test holds runs out of time, which is logged as a
         // warning while the request is served.
@@ -229,18 +207,8 @@ async fn a_line_logged_while_serving_a_request_names_its_id() {
         assert_eq!(patch.status, 503, "{}", patch.text);
         assert_eq!(patch.body["request_id"], request_id, "{}", patch.text);
 
-        server.sigterm().await;
-        let status = server
-            .wait_exit(Duration::from_secs(10))
-            .await
-            .expect("the server exits after SIGTERM");
-        assert_eq!(status.code(), Some(0), "{status}");
+        let records = server.stop_with_json_lines().await;
         let lines = server.lines();
-        let records: Vec<Value> = lines
-            .iter()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect();
         let of_request: Vec<&Value> = records
             .iter()
             .filter(|r| r["request_id"] == request_id.as_str())

@@ -135,6 +135,39 @@ impl Server {
         }
     }
 
+    /// Stops the server with SIGTERM, checks that it exits 0, and returns every line it
+    /// wrote, each checked to be one JSON object (`LOG_FORMAT=json`).
+    pub async fn stop_with_json_lines(&mut self) -> Vec<Value> {
+        self.sigterm().await;
+        let status = self
+            .wait_exit(Duration::from_secs(10))
+            .await
+            .expect("the server exits after SIGTERM");
+        assert_eq!(status.code(), Some(0), "{status}");
+        self.lines()
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let record: Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+                assert!(
+                    record.is_object(),
+                    "a log line that is not an object: {line}"
+                );
+                record
+            })
+            .collect()
+    }
+
+    /// The id of one ticket `token` sees.
+    pub async fn one_ticket(&self, token: &str) -> String {
+        let list = self
+            .get("/v2/support_tickets?page_size=1", Some(token))
+            .await;
+        assert_eq!(list.status, 200, "{}", list.text);
+        ticket_ids(&list).remove(0)
+    }
+
     pub fn log_text(&self) -> String {
         self.lines().join("\n")
     }

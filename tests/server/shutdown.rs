@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use crate::harness::{all_areas_token, each_backend, exchange, ticket_ids, Lock, Server, SECRET};
+use crate::harness::{all_areas_token, each_backend, exchange, Lock, Server, SECRET};
 
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -22,11 +22,7 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
         ])
         .await;
         let token = all_areas_token();
-        let list = server
-            .get("/v2/support_tickets?page_size=1", Some(&token))
-            .await;
-        assert_eq!(list.status, 200, "{}", list.text);
-        let ticket = ticket_ids(&list).remove(0);
+        let ticket = server.one_ticket(&token).await;
 
         let lock = Lock::take(&db, &ticket).await;
         let addr = server.addr;
