@@ -16,8 +16,10 @@ use std::time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
-use tracing_subscriber::fmt::format::{DefaultFields, Writer};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::format::{DefaultFields, Format, Json, JsonFields, Writer};
+use tracing_subscriber::fmt::{
+    FmtContext, FormatEvent, FormatFields, MakeWriter, SubscriberBuilder,
+};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::context::with_request_id;
@@ -33,14 +35,23 @@ pub fn init(format: LogFormat) {
         .with_writer(|| Batched);
     let _ = match format {
         LogFormat::Text => builder.fmt_fields(TextFields::default()).try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .map_event_format(|json| JsonLine { inner: json })
-            .try_init(),
+        LogFormat::Json => json(builder).try_init(),
     };
+}
+
+/// `builder` writing one flat JSON object per line, with the request id.
+fn json<F, W>(
+    builder: SubscriberBuilder<DefaultFields, Format, F, W>,
+) -> SubscriberBuilder<JsonFields, JsonLine<Format<Json>>, F, W>
+where
+    W: for<'writer> MakeWriter<'writer> + 'static,
+{
+    builder
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .map_event_format(|json| JsonLine { inner: json })
 }
 
 /// How long a batch gathers lines after its first.
@@ -274,14 +285,7 @@ mod tests {
     #[test]
     fn json_lines_written_while_serving_a_request_carry_its_id() {
         let lines = Lines::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(lines.clone())
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .map_event_format(|json| JsonLine { inner: json })
-            .finish();
+        let subscriber = json(tracing_subscriber::fmt().with_writer(lines.clone())).finish();
         tracing::subscriber::with_default(subscriber, || log_three(r#"id-with-"quote"\"#));
         let records: Vec<serde_json::Value> = lines
             .text()
