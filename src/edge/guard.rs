@@ -31,29 +31,30 @@ impl Guard {
 
 /// The middleware (see the module's documentation).
 pub async fn guard(State(state): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    let path = request.uri().path();
+    let door = Door::of(path);
     let limit = state.limit;
-    if !needs_database(&path) {
+    if !needs_database(path) {
         return match tokio::time::timeout(limit, next.run(request)).await {
             Ok(response) => response,
-            Err(_) => timed_out(&path, limit),
+            Err(_) => timed_out(door, limit),
         };
     }
     // The watcher has logged the outage: one line, not one per refused request.
     if !state.health.database_up() {
-        return refusal(&path, AppError::Unavailable, Logged::No);
+        return refusal(door, AppError::Unavailable, Logged::No);
     }
     tokio::select! {
         biased;
         response = next.run(request) => response,
-        () = state.health.database_down() => refusal(&path, AppError::Unavailable, Logged::No),
-        () = tokio::time::sleep(limit) => timed_out(&path, limit),
+        () = state.health.database_down() => refusal(door, AppError::Unavailable, Logged::No),
+        () = tokio::time::sleep(limit) => timed_out(door, limit),
     }
 }
 
-fn timed_out(path: &str, limit: Duration) -> Response {
+fn timed_out(door: Door, limit: Duration) -> Response {
     context::record_timeout();
-    refusal(path, AppError::TimedOut(Some(limit)), Logged::Yes)
+    refusal(door, AppError::TimedOut(Some(limit)), Logged::Yes)
 }
 
 /// Everything but the probes, the metrics and static pages and documents.
@@ -78,18 +79,37 @@ enum Logged {
     No,
 }
 
+/// The door a request came to, as far as the shape of its errors goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Door {
+    GraphQl,
+    V2,
+    Other,
+}
+
+impl Door {
+    fn of(path: &str) -> Self {
+        if path == "/graphql" {
+            Door::GraphQl
+        } else if path == "/v2" || path.starts_with("/v2/") {
+            Door::V2
+        } else {
+            Door::Other
+        }
+    }
+}
+
 /// An error in the shape of the door the request came to: a GraphQL error for `/graphql`,
 /// problem+json (with the version header under `/v2`) elsewhere.
-fn refusal(path: &str, error: AppError, logged: Logged) -> Response {
-    if path == "/graphql" {
+fn refusal(door: Door, error: AppError, logged: Logged) -> Response {
+    if door == Door::GraphQl {
         return crate::graphql::refusal(&error);
     }
-    let under_v2 = path == "/v2" || path.starts_with("/v2/");
     let mut response = match logged {
         Logged::Yes => error.into_response(),
         Logged::No => error.into_unlogged_response(),
     };
-    if under_v2 {
+    if door == Door::V2 {
         response
             .headers_mut()
             .insert(crate::rest::VERSION_HEADER, HeaderValue::from_static("2"));
