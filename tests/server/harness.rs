@@ -121,7 +121,7 @@ impl Server {
     }
 
     /// Waits up to two seconds for a line that `wanted` accepts, and says whether one came:
-    /// the server writes its lines in batches, a few milliseconds after they are logged.
+    /// the server writes its lines in batches, up to about 50 ms after they are logged.
     pub async fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> bool {
         let started = Instant::now();
         loop {
